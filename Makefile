@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The first interpreter that is Python >= 3.12 (Django 6.1 needs it): the
+# pyenv/.python-version choice, then the usual names.
+PYTHON_BOOTSTRAP := $(shell for p in python3.13 python3.12 python3 python; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		command -v $$p; break; fi; done)
+
+.PHONY: help venv run migrate seed test test-sqlite test-postgres check bench bench-smoke serve loadtest clean
+
+help:
+	@echo "make run     set up and serve on SQLite at http://$(HOST):$(PORT)/ (migrated, demo data)"
+	@echo "make test    set up and run the whole suite (PostgreSQL when DATABASE_URL is set)"
+
+$(VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON_BOOTSTRAP)" ]; then \
+		echo "error: Python >= 3.12 is required (Django 6.1); install python3.13 (pyenv or your OS) and retry." >&2; \
+		exit 1; fi
+	@if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $(PYTHON_BOOTSTRAP)"; $(PYTHON_BOOTSTRAP) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	@if $(PY) manage.py help seed_demo >/dev/null 2>&1; then $(PY) manage.py seed_demo; fi
+
+run: seed
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	$(PY) -m pytest
+
+check: venv
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

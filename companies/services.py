@@ -1,0 +1,116 @@
+"""Write paths of the companies app (tenants, people, attendance).
+
+Every function is keyword-only, atomic, and refuses cross-tenant references
+with a ``ValidationError`` naming the field.
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from companies.models import Attendance, Company, User
+from workspace.tenancy import ensure_same_company
+
+
+@transaction.atomic
+def company_create(*, name: str, slug: str | None = None) -> Company:
+    company = Company(name=name.strip(), slug=slug or slugify(name))
+    company.full_clean()
+    company.save()
+    return company
+
+
+def company_purge(*, company: Company) -> None:
+    """Delete a tenant and everything it owns in one statement.
+
+    Every FK below the company carries ``ON DELETE CASCADE`` / ``SET NULL`` in
+    the database (workspace/db/backends), so the database does the cascade at
+    its own speed, without Django's collector loading each row into memory.
+    Nothing outside the tenant refers to it (tenant consistency), so no
+    lifecycle field outside it needs recomputing (docs/delete-policy.md).
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
+                [company.pk],
+            )
+    company.pk = None
+
+
+@transaction.atomic
+def user_create(
+    *,
+    company: Company | None,
+    username: str,
+    password: str | None = None,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    role: str = User.Role.MEMBER,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+) -> User:
+    user = User(
+        company=company,
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+def _refuse_overlap(*, user: User, start: datetime, end: datetime | None, exclude_pk=None) -> None:
+    """The PostgreSQL exclusion constraint refuses overlapping attendances;
+    SQLite has none, so the service checks the same rule there (and gives a
+    clear message on both)."""
+    overlapping = Attendance.objects.filter(user=user).exclude(pk=exclude_pk)
+    overlapping = overlapping.exclude(check_out__isnull=False, check_out__lte=start)
+    if end is not None:
+        overlapping = overlapping.exclude(check_in__gte=end)
+    if overlapping.exists():
+        raise ValidationError({"check_in": "This attendance overlaps another one of the same user."})
+
+
+@transaction.atomic
+def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance:
+    at = at or timezone.now()
+    # Lock the user row: two concurrent check-ins of one user serialize here.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    if Attendance.objects.filter(user=user, check_out__isnull=True).exists():
+        raise ValidationError({"check_in": "You are already checked in."})
+    _refuse_overlap(user=user, start=at, end=None)
+    attendance = Attendance(company_id=user.company_id, user=user, check_in=at)
+    ensure_same_company(attendance.company_id, user=user)
+    if attendance.company_id is None:
+        raise ValidationError({"user": "Only members of a company can check in."})
+    attendance.save()
+    return attendance
+
+
+@transaction.atomic
+def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendance:
+    at = at or timezone.now()
+    attendance = (
+        Attendance.objects.select_for_update().filter(user=user, check_out__isnull=True).first()
+    )
+    if attendance is None:
+        raise ValidationError({"check_out": "You are not checked in."})
+    if at <= attendance.check_in:
+        raise ValidationError({"check_out": "Check-out must be after check-in."})
+    attendance.check_out = at
+    attendance.save(update_fields=["check_out"])
+    return attendance

@@ -1,0 +1,1 @@
+"""Receivers that maintain derived (lifecycle) fields only. See docs/lifecycle.md."""

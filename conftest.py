@@ -1,0 +1,30 @@
+"""Shared fixtures. Factories live in each app's factories.py."""
+
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests marked `postgres` need PostgreSQL features (FK actions in
+    # pg_constraint, exclusion constraints, row locks); on SQLite they are
+    # skipped with the reason, and CI runs them against PostgreSQL.
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def company(db):
+    from companies.factories import CompanyFactory
+
+    return CompanyFactory()
+
+
+@pytest.fixture
+def other_company(db):
+    from companies.factories import CompanyFactory
+
+    return CompanyFactory()

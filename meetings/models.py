@@ -1,0 +1,99 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chat.models import not_blank
+from workspace.tenancy import ensure_same_company
+
+
+class Meeting(models.Model):
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="meetings"
+    )
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organized_meetings"
+    )
+    channel = models.ForeignKey(
+        "chat.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="meetings"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="MeetingParticipant",
+        related_name="meetings",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["company", "starts_at"], name="meetings_company_starts_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="meetings_meeting_ends_after_start",
+                violation_error_message="A meeting must end after it starts.",
+            ),
+            not_blank("title", "meetings_meeting_title_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        super().clean()
+        if self.company_id:
+            ensure_same_company(
+                self.company_id,
+                organizer=self.organizer if self.organizer_id else None,
+                channel=self.channel if self.channel_id else None,
+            )
+
+
+class MeetingParticipant(models.Model):
+    class Response(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        TENTATIVE = "tentative", "Tentative"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meeting_participations"
+    )
+    response = models.CharField(max_length=16, choices=Response.choices, default=Response.PENDING)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "user"],
+                name="meetings_meetingparticipant_unique_user",
+                violation_error_message="This user is already a participant.",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True)
+                | Q(joined_at__isnull=True)
+                | Q(left_at__gte=F("joined_at")),
+                name="meetings_meetingparticipant_left_after_joined",
+                violation_error_message="Leaving must not be before joining.",
+            ),
+            models.CheckConstraint(
+                condition=Q(response__in=["pending", "accepted", "declined", "tentative"]),
+                name="meetings_meetingparticipant_response_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.meeting_id} ({self.response})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.meeting_id and self.user_id:
+            ensure_same_company(self.meeting.company_id, user=self.user)

@@ -1,0 +1,14 @@
+"""PostgreSQL backend whose FK constraints carry the ORM delete policy."""
+
+from django.db.backends.postgresql import base
+from django.db.backends.postgresql.schema import DatabaseSchemaEditor as _Editor
+
+from workspace.db.backends.schema import MirrorOnDeleteSchemaMixin
+
+
+class DatabaseSchemaEditor(MirrorOnDeleteSchemaMixin, _Editor):
+    pass
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    SchemaEditorClass = DatabaseSchemaEditor
