@@ -5,15 +5,66 @@ names the field. Lifecycle fields (Channel.last_message_at, User.last_active)
 are maintained by the receivers in chat/signals.py, not here.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
+from companies.services import user_touch
 from workspace.tenancy import ensure_same_company
+
+
+# --- Lifecycle: Channel.last_message_at (docs/lifecycle.md) -----------------
+
+
+def channel_touch(*, channel_id: int, at: datetime, using: str = "default") -> None:
+    """Move ``last_message_at`` forward to ``at`` (a new message's created_at).
+
+    A single UPDATE whose SET can only move the value forward
+    (``GREATEST(COALESCE(last_message_at, at), at)``). The condition sits in
+    the expression rather than in the WHERE clause on purpose: the statement
+    then always takes the channel's row lock, which serialises it with a
+    concurrent ``channel_recompute_last_message`` (see that function) — a
+    WHERE-conditional update that matched no row would take no lock, and a
+    recompute racing with it could miss this message.
+    """
+    Channel.objects.using(using).filter(pk=channel_id).update(
+        last_message_at=Greatest(Coalesce("last_message_at", Value(at)), Value(at))
+    )
+
+
+def channel_recompute_last_message(*, channel_ids: Iterable[int], using: str = "default") -> int:
+    """Set ``last_message_at`` of the given channels to the ``created_at`` of
+    their newest remaining message (null when none): two statements for any
+    number of channels. Returns the number of channels updated.
+
+    The channel rows are locked first (``FOR NO KEY UPDATE``, in id order so
+    two recomputes cannot deadlock; it does not block the FK checks of
+    concurrent inserts). Under READ COMMITTED the UPDATE then takes a fresh
+    snapshot, so it sees every message whose poster committed before the lock
+    was granted; a poster that commits later runs ``channel_touch`` after us
+    and moves the value forward itself.
+    """
+    ids = sorted(set(channel_ids))
+    if not ids:
+        return 0
+    channels = Channel.objects.using(using).filter(pk__in=ids)
+    with transaction.atomic(using=using):
+        if connections[using].features.has_select_for_update:
+            list(channels.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+        newest = (
+            Message.objects.using(using)
+            .filter(channel=OuterRef("pk"))
+            .order_by("-created_at")
+            .values("created_at")[:1]
+        )
+        return channels.update(last_message_at=Subquery(newest))
 
 
 @transaction.atomic
@@ -101,6 +152,40 @@ def message_create(
         body=body,
         created_at=created_at or timezone.now(),
     )
+
+
+@transaction.atomic
+def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> list[Message]:
+    """Insert many messages (imports) in batches.
+
+    ``bulk_create`` sends no signals, so the lifecycle fields are maintained
+    here, set-based: each affected channel is touched once with its newest
+    imported ``created_at`` and each author once with theirs.
+    """
+    if not messages:
+        return []
+    channels = {m.channel_id: m.channel for m in messages}
+    for message in messages:
+        message.body = _validate_message(
+            channel=channels[message.channel_id],
+            author=message.author,
+            body=message.body,
+            parent=message.parent,
+        )
+        if message.created_at is None:
+            message.created_at = timezone.now()
+    created = Message.objects.bulk_create(messages, batch_size=batch_size)
+    newest_per_channel: dict[int, datetime] = {}
+    newest_per_author: dict[int, datetime] = {}
+    for message in created:
+        for newest, key in ((newest_per_channel, message.channel_id), (newest_per_author, message.author_id)):
+            if key not in newest or message.created_at > newest[key]:
+                newest[key] = message.created_at
+    for channel_id, at in sorted(newest_per_channel.items()):
+        channel_touch(channel_id=channel_id, at=at)
+    for author_id, at in sorted(newest_per_author.items()):
+        user_touch(user_id=author_id, at=at)
+    return created
 
 
 @transaction.atomic

@@ -1,1 +1,93 @@
-"""Receivers that maintain derived (lifecycle) fields only. See docs/lifecycle.md."""
+"""Receivers that maintain the chat lifecycle fields (docs/lifecycle.md).
+
+- ``Channel.last_message_at``: moved forward when a message is created;
+  recomputed once per affected channel per delete operation.
+- ``User.last_active``: moved forward when a user posts, edits or reacts.
+
+They only maintain derived fields, are idempotent, and know their limits:
+``bulk_create``, ``QuerySet.update`` and raw SQL send no signals —
+``message_bulk_create`` maintains the fields itself, and
+``manage.py integrity_audit --fix`` repairs what raw SQL left stale.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+from django.db.models.signals import post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from chat.models import Channel, Message, MessageReaction
+from chat.services import channel_recompute_last_message, channel_touch
+from companies.services import user_touch
+
+
+@receiver(post_save, sender=Message, dispatch_uid="chat.message_saved")
+def message_saved(sender, instance: Message, created: bool, update_fields=None, using="default", **kwargs):
+    if created:
+        channel_touch(channel_id=instance.channel_id, at=instance.created_at, using=using)
+        user_touch(user_id=instance.author_id, at=instance.created_at, using=using)
+    elif instance.edited_at is not None and (update_fields is None or "edited_at" in update_fields):
+        # An edit (message_update stamps edited_at) is the author's activity;
+        # it never moves last_message_at. Never backwards, so re-saving an old
+        # edit changes nothing.
+        user_touch(user_id=instance.author_id, at=instance.edited_at, using=using)
+
+
+@receiver(post_save, sender=MessageReaction, dispatch_uid="chat.reaction_saved")
+def reaction_saved(sender, instance: MessageReaction, created: bool, using="default", **kwargs):
+    if created:
+        user_touch(user_id=instance.user_id, at=instance.created_at, using=using)
+
+
+# --- Deletes: once per affected channel per operation ----------------------
+#
+# Django's Collector sends pre_delete for every collected object, then deletes
+# each model's rows in one batch and only then sends that model's post_delete
+# signals. So the channels are gathered in pre_delete, and the first Message
+# post_delete of an operation (identified by its ``origin``: the instance or
+# queryset whose delete() started it) recomputes all of them in one statement,
+# while later ones find nothing left to do. Channels deleted by the same
+# operation are skipped. State is per thread: each thread deletes with its own
+# connection and transaction.
+
+
+@dataclass
+class _DeleteOperation:
+    channel_ids: set[int] = field(default_factory=set)
+    deleted_channel_ids: set[int] = field(default_factory=set)
+
+
+_local = threading.local()
+
+
+def _operations() -> dict[tuple[str, int], _DeleteOperation]:
+    try:
+        return _local.operations
+    except AttributeError:
+        _local.operations = {}
+        return _local.operations
+
+
+@receiver(pre_delete, sender=Message, dispatch_uid="chat.message_pre_delete")
+def message_pre_delete(sender, instance: Message, using: str, origin=None, **kwargs):
+    operation = _operations().setdefault((using, id(origin)), _DeleteOperation())
+    operation.channel_ids.add(instance.channel_id)
+
+
+@receiver(pre_delete, sender=Channel, dispatch_uid="chat.channel_pre_delete")
+def channel_pre_delete(sender, instance: Channel, using: str, origin=None, **kwargs):
+    # The collector orders messages before their channel, so an operation that
+    # deletes messages has registered itself by now.
+    operation = _operations().get((using, id(origin)))
+    if operation is not None:
+        operation.deleted_channel_ids.add(instance.pk)
+
+
+@receiver(post_delete, sender=Message, dispatch_uid="chat.message_post_delete")
+def message_post_delete(sender, instance: Message, using: str, origin=None, **kwargs):
+    operation = _operations().pop((using, id(origin)), None)
+    if operation is None:  # already recomputed for this operation
+        return
+    channel_recompute_last_message(
+        channel_ids=operation.channel_ids - operation.deleted_channel_ids, using=using
+    )

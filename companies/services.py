@@ -4,10 +4,11 @@ Every function is keyword-only, atomic, and refuses cross-tenant references
 with a ``ValidationError`` naming the field.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -39,6 +40,38 @@ def company_purge(*, company: Company) -> None:
                 [company.pk],
             )
     company.pk = None
+
+
+def user_touch(*, user_id: int, at: datetime, using: str = "default") -> bool:
+    """Move ``User.last_active`` forward to ``at``; never backwards.
+
+    One conditional UPDATE: concurrent writers cannot lose the newest value
+    (PostgreSQL re-checks the WHERE clause on the row version it locks), and
+    there is no read-modify-write. Returns whether a row was written.
+    """
+    return bool(
+        User.objects.using(using)
+        .filter(Q(last_active__isnull=True) | Q(last_active__lt=at), pk=user_id)
+        .update(last_active=at)
+    )
+
+
+def user_touch_throttled(*, user: User, now: datetime, resolution: timedelta) -> bool:
+    """``user_touch`` for request activity: at most one write per ``resolution``.
+
+    The in-memory value (loaded by authentication anyway) skips the query when
+    it is fresh; the WHERE clause makes the throttle hold across processes.
+    """
+    threshold = now - resolution
+    if user.last_active is not None and user.last_active >= threshold:
+        return False
+    written = bool(
+        User.objects.filter(Q(last_active__isnull=True) | Q(last_active__lt=threshold), pk=user.pk)
+        .update(last_active=now)
+    )
+    if written:
+        user.last_active = now
+    return written
 
 
 @transaction.atomic
