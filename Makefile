@@ -18,6 +18,7 @@ PYTHON_BOOTSTRAP := $(shell for p in python3.13 python3.12 python3 python; do \
 help:
 	@echo "make run     set up and serve on SQLite at http://$(HOST):$(PORT)/ (migrated, demo data)"
 	@echo "make test    set up and run the whole suite (PostgreSQL when DATABASE_URL is set)"
+	@echo "make serve   production-style: gunicorn + PostgreSQL (DATABASE_URL, DJANGO_SECRET_KEY; see .env.example)"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON_BOOTSTRAP)" ]; then \
@@ -45,6 +46,23 @@ test: venv
 check: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Production-style serving (docs/operations.md): PostgreSQL only, DEBUG off,
+# deploy checks, migrations and static files first, then gunicorn with
+# gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS) on $(HOST):$(PORT).
+# Settings come from the environment; ./.env (see .env.example) fills in what
+# the environment does not set (the environment wins).
+serve: venv
+	@saved="$$(export -p)"; if [ -f .env ]; then set -a; . ./.env; set +a; eval "$$saved"; fi; \
+	case "$${DATABASE_URL:-}" in postgres://*|postgresql://*|pgsql://*) ;; \
+	  *) echo "error: make serve needs DATABASE_URL=postgres://USER@HOST:5432/DBNAME (PostgreSQL; SQLite is for development only). See .env.example." >&2; exit 2;; esac; \
+	if [ -z "$${DJANGO_SECRET_KEY:-}" ]; then \
+	  echo "error: make serve needs DJANGO_SECRET_KEY (50+ random characters). See .env.example." >&2; exit 2; fi; \
+	export DJANGO_DEBUG=0 HOST="$(HOST)" PORT="$(PORT)"; \
+	$(PY) manage.py check --deploy && \
+	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	exec $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -50,9 +50,13 @@ INSTALLED_APPS = [
     "companies",
     "chat",
     "meetings",
+    # Cross-app integrity commands (docs/integrity.md); no models.
+    "workspace",
 ]
 
 MIDDLEWARE = [
+    # Outermost: one structured log line per request (workspace/request_log.py).
+    "workspace.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,7 +98,8 @@ _ENGINES = {
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        # Persistent connections in production (health-checked before reuse).
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0" if DEBUG else "60")),
         conn_health_checks=True,
     )
 }
@@ -175,9 +180,29 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# One JSON object per line on stderr (docs/operations.md): the request log
+# (workspace.request) and Django's django.request errors with tracebacks. The
+# `request`/`server_time` attributes Django attaches are dropped: the request
+# repr carries the query string.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "workspace.request_log.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("DJANGO_LOG_FORMAT", "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # Django's own handlers (debug console, mail_admins) are replaced: its
+    # records propagate to the root handler above, once.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
