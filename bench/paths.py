@@ -1,0 +1,263 @@
+"""The measured paths: the project's code and the raw-SQL limit for each
+scenario. Each function runs in a fresh process (bench/worker.py), loads what
+it needs *before* the measurement starts, and returns the measurement.
+"""
+
+import time
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bench.measure import Probe
+
+# --- 1. tenant purge -------------------------------------------------------
+
+
+def purge_service(*, company_id: int) -> dict:
+    from companies.models import Company
+    from companies.services import company_purge
+
+    company = Company.objects.get(pk=company_id)
+    with Probe().measure() as probe:
+        company_purge(company=company)
+    return probe.as_dict()
+
+
+def purge_collector(*, company_id: int) -> dict:
+    from companies.models import Company
+
+    company = Company.objects.get(pk=company_id)
+    with Probe().measure() as probe:
+        company.delete()
+    return probe.as_dict()
+
+
+def purge_raw(*, company_id: int) -> dict:
+    with Probe().measure() as probe:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM companies_company WHERE id = %s", [company_id])
+    return probe.as_dict()
+
+
+# --- 2. user erasure -------------------------------------------------------
+
+
+def erase_collector(*, user_id: int) -> dict:
+    from companies.models import User
+
+    user = User.objects.get(pk=user_id)
+    with Probe().measure() as probe:
+        user.delete()
+    return probe.as_dict()
+
+
+def erase_service(*, user_id: int) -> dict:
+    from companies.models import User
+    from companies.services import user_erase
+
+    user = User.objects.get(pk=user_id)
+    with Probe().measure() as probe:
+        user_erase(user=user)
+    return probe.as_dict()
+
+
+def erase_raw(*, user_id: int) -> dict:
+    """The limit: find the affected channels, one DELETE cascading in the
+    database, one set-based recompute of last_message_at."""
+    with Probe().measure() as probe:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT channel_id FROM chat_message WHERE author_id = %s", [user_id])
+            channel_ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute("DELETE FROM companies_user WHERE id = %s", [user_id])
+            cursor.execute(
+                """UPDATE chat_channel c SET last_message_at =
+                       (SELECT max(m.created_at) FROM chat_message m WHERE m.channel_id = c.id)
+                   WHERE c.id = ANY(%s)""",
+                [channel_ids],
+            )
+    return probe.as_dict()
+
+
+# --- 3. message posting ----------------------------------------------------
+
+
+def _post_service(channel_id: int, author_id: int, n: int, probe: Probe) -> None:
+    from chat.models import Channel
+    from chat.services import message_create
+    from companies.models import User
+
+    channel = Channel.objects.get(pk=channel_id)
+    author = User.objects.get(pk=author_id)
+    with probe.measure():
+        for i in range(n):
+            message_create(channel=channel, author=author, body=f"bench post {i} by {author_id}")
+
+
+def _post_raw(channel_id: int, author_id: int, n: int, probe: Probe) -> None:
+    """The limit: the insert and the two conditional (forward-only) lifecycle
+    UPDATEs the contract asks for, in one transaction per message."""
+    with probe.measure():
+        for i in range(n):
+            now = timezone.now()
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO chat_message (channel_id, author_id, parent_id, body, created_at, edited_at)"
+                    " VALUES (%s, %s, NULL, %s, %s, NULL) RETURNING id",
+                    [channel_id, author_id, f"bench post {i} by {author_id}", now],
+                )
+                cursor.fetchone()
+                cursor.execute(
+                    "UPDATE chat_channel SET last_message_at = %s WHERE id = %s"
+                    " AND (last_message_at IS NULL OR last_message_at < %s)",
+                    [now, channel_id, now],
+                )
+                cursor.execute(
+                    "UPDATE companies_user SET last_active = %s WHERE id = %s"
+                    " AND (last_active IS NULL OR last_active < %s)",
+                    [now, author_id, now],
+                )
+
+
+POSTERS = {"service": _post_service, "raw": _post_raw}
+
+
+def post(*, kind: str, channel_id: int, author_id: int, n: int) -> dict:
+    probe = Probe()
+    POSTERS[kind](channel_id, author_id, n, probe)
+    return probe.as_dict() | {"messages": n}
+
+
+def _writer(kind, channel_id, author_id, n, barrier, results) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    connection.ensure_connection()
+    barrier.wait()
+    try:
+        results.put(post(kind=kind, channel_id=channel_id, author_id=author_id, n=n))
+    except BaseException as exc:  # reported by the parent
+        results.put({"error": repr(exc)})
+    finally:
+        connection.close()
+
+
+def post_concurrent(*, kind: str, channel_id: int, author_ids: list[int], n: int) -> dict:
+    """``len(author_ids)`` processes (each its own connection) post ``n``
+    messages each into the same channel, starting together."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(author_ids))
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=_writer, args=(kind, channel_id, author_id, n, barrier, results))
+        for author_id in author_ids
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=3600) for _ in procs]
+    for p in procs:
+        p.join()
+    errors = [o["error"] for o in outcomes if "error" in o]
+    if errors:
+        raise RuntimeError(f"writers failed: {errors}")
+    return {
+        "wall_s": max(o["ended"] for o in outcomes) - min(o["started"] for o in outcomes),
+        "queries": sum(o["queries"] for o in outcomes),
+        "rss_growth_mb": max(o["rss_growth_mb"] for o in outcomes),
+        "peak_exact": all(o["peak_exact"] for o in outcomes),
+        "messages": n * len(author_ids),
+        "writers": len(author_ids),
+    }
+
+
+# --- 4. message list page --------------------------------------------------
+
+
+def _page_stats(latencies: list[float], queries: list[int]) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "pages": len(latencies),
+        "page_mean_s": sum(latencies) / len(latencies),
+        "page_p50_s": ordered[len(ordered) // 2],
+        "page_max_s": ordered[-1],
+        "queries_per_page": queries,
+    }
+
+
+def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
+    from rest_framework.test import APIClient
+
+    from companies.models import User
+
+    client = APIClient()
+    client.force_authenticate(user=User.objects.get(pk=user_id))
+    url = f"/api/channels/{channel_id}/messages/"
+    latencies, queries, items = [], [], []
+    with Probe().measure() as probe:
+        while url and len(latencies) < pages:
+            before = probe.queries
+            t0 = time.perf_counter()
+            response = client.get(url)
+            latencies.append(time.perf_counter() - t0)
+            queries.append(probe.queries - before)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {url} -> {response.status_code}: {response.content[:300]!r}")
+            body = response.json()
+            items.append(len(body["results"]))
+            url = body.get("next")
+    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items}
+
+
+#: What the limit fetches per page: the columns the API returns.
+RAW_PAGE_SQL = """
+    SELECT m.id, m.channel_id, m.author_id, m.parent_id, m.body, m.created_at, m.edited_at
+    FROM chat_message m
+    WHERE m.channel_id = %s AND (m.created_at, m.id) < (%s, %s)
+    ORDER BY m.created_at DESC, m.id DESC
+    LIMIT %s
+"""
+
+
+def list_raw(*, channel_id: int, pages: int, page_size: int = 50) -> dict:
+    """The limit: a keyset query per page, rows turned into JSON."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    columns = ["id", "channel", "author", "parent", "body", "created_at", "edited_at"]
+    latencies, queries, items = [], [], []
+    cursor_key = (datetime(9999, 1, 1, tzinfo=UTC), 2**62)
+    with Probe().measure() as probe:
+        for _ in range(pages):
+            before = probe.queries
+            t0 = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(RAW_PAGE_SQL, [channel_id, *cursor_key, page_size + 1])
+                rows = cursor.fetchall()
+            page = [dict(zip(columns, row)) for row in rows[:page_size]]
+            json.dumps({"results": page, "next": bool(rows[page_size:])}, cls=DjangoJSONEncoder)
+            latencies.append(time.perf_counter() - t0)
+            queries.append(probe.queries - before)
+            items.append(len(page))
+            if len(rows) <= page_size:
+                break
+            cursor_key = (page[-1]["created_at"], page[-1]["id"])
+    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items}
+
+
+PATHS = {
+    "purge_service": purge_service,
+    "purge_collector": purge_collector,
+    "purge_raw": purge_raw,
+    "erase_collector": erase_collector,
+    "erase_service": erase_service,
+    "erase_raw": erase_raw,
+    "post": post,
+    "post_concurrent": post_concurrent,
+    "list_api": list_api,
+    "list_raw": list_raw,
+}

@@ -1,0 +1,486 @@
+"""``python -m bench [options]``: build the data, measure every scenario
+(the project's path and the raw-SQL limit on identical data), check the data
+is still right after each path, print the table.
+
+Exit status: 0 when every path left the data correct (timing targets missed
+or not), 1 when a path left it wrong or crashed, 2 when the bench cannot run
+(no PostgreSQL, a database it must not wipe, bad options).
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from bench import env as bench_env
+from bench.sizes import DEFAULT, SMOKE, RunSize, TenantSize
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("purge", "erase", "post", "list")
+
+
+# --- options -----------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, RunSize]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI: proves the bench works)")
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated scenarios ({', '.join(SCENARIOS)})"
+    )
+    parser.add_argument(
+        "--output", default=str(ROOT / "bench" / "results"), help="directory for latest.md / latest.json"
+    )
+    sizes = parser.add_argument_group("tenant size (defaults: the preset)")
+    for f in fields(TenantSize):
+        sizes.add_argument(f"--{f.name.replace('_', '-')}", type=int, dest=f.name)
+    run = parser.add_argument_group("run")
+    for f in fields(RunSize):
+        if f.name != "tenant":
+            run.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), dest=f.name)
+    args = parser.parse_args(argv)
+    preset = SMOKE if args.smoke else DEFAULT
+    tenant = replace(
+        preset.tenant,
+        **{f.name: getattr(args, f.name) for f in fields(TenantSize) if getattr(args, f.name) is not None},
+    )
+    size = replace(
+        preset,
+        tenant=tenant,
+        **{f.name: getattr(args, f.name) for f in fields(RunSize) if f.name != "tenant" and getattr(args, f.name) is not None},
+    )
+    errors = tenant.validate() + tenant.scaled(size.other_scale).validate()
+    errors += tenant.scaled(size.purge_small_scale).validate()
+    if min(size.posts, size.writers, size.posts_per_writer, size.pages) < 1:
+        errors.append("--posts, --writers, --posts-per-writer and --pages must be at least 1")
+    unknown = set(args.only.split(",")) - set(SCENARIOS)
+    if unknown:
+        errors.append(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
+    if errors:
+        parser.error("; ".join(errors))
+    return args, size
+
+
+# --- results -----------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    scenario: str
+    path: str
+    time: str = ""
+    queries: str = ""
+    rss: str = ""
+    ratio: str = ""
+    check: str = ""
+    data: dict = field(default_factory=dict)
+
+
+class Report:
+    def __init__(self):
+        self.rows: list[Row] = []
+        self.targets: list[str] = []
+        self.failures: list[str] = []
+
+    def add(self, row: Row, problems: list[str]) -> Row:
+        row.check = "ok" if not problems else "FAILED"
+        if problems:
+            self.failures.append(f"{row.scenario} / {row.path}: " + "; ".join(problems))
+        self.rows.append(row)
+        print(f"  {row.path:<34} {row.time:>18} {row.queries:>16} {row.rss:>9} {row.ratio:>7}  {row.check}", flush=True)
+        for problem in problems:
+            print(f"    !! {problem}", flush=True)
+        return row
+
+    def target(self, text: str, met: bool | None) -> None:
+        verdict = {True: "met", False: "MISSED", None: "n/a"}[met]
+        self.targets.append(f"- {text}: **{verdict}**")
+
+    def table(self) -> str:
+        head = ["scenario", "path", "wall time", "queries", "peak RSS growth", "time vs raw", "check"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in self.rows:
+            lines.append(f"| {r.scenario} | {r.path} | {r.time} | {r.queries} | {r.rss} | {r.ratio} | {r.check} |")
+        return "\n".join(lines)
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def fmt_mb(mb: float) -> str:
+    return f"{mb:.1f} MB"
+
+
+def ratio(value: float, limit: float) -> float:
+    return value / limit if limit > 0 else float("inf")
+
+
+# --- running one path ----------------------------------------------------------
+
+
+class PathCrashed(Exception):
+    pass
+
+
+def run_path(path: str, **args) -> dict:
+    """Run one measured path in a fresh Python process (bench/worker.py)."""
+    from bench.worker import RESULT_PREFIX
+
+    spec = json.dumps({"path": path, "args": args})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.worker", spec],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=4 * 3600,
+    )
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX) and proc.returncode == 0:
+            return json.loads(line[len(RESULT_PREFIX):])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
+    raise PathCrashed(f"{path} exited {proc.returncode}:\n      " + "\n      ".join(tail))
+
+
+def measure(report: Report, scenario: str, label: str, path: str, verify, describe, **args) -> dict | None:
+    """Run ``path``, fill its row with ``describe(row, result)``, then check
+    the data with ``verify(result) -> list of problems``."""
+    try:
+        result = run_path(path, **args)
+    except PathCrashed as exc:
+        report.add(Row(scenario, label, check="FAILED"), [str(exc)])
+        return None
+    row = Row(scenario, label, data=result)
+    describe(row, result)
+    report.add(row, verify(result))
+    return result
+
+
+# --- scenarios -----------------------------------------------------------------
+
+
+def tenant_rows(company_id: int) -> int:
+    from bench.checks import tenant_snapshot
+
+    return sum(tenant_snapshot(company_id)["counts"].values())
+
+
+def timed(limit_key: str, results: dict):
+    """A ``describe`` for one-shot paths: seconds, queries, memory, ratio to
+    the limit (``results[limit_key]``, measured first)."""
+
+    def describe(row: Row, result: dict) -> None:
+        row.time = fmt_s(result["wall_s"])
+        row.queries = str(result["queries"])
+        row.rss = fmt_mb(result["rss_growth_mb"])
+        limit = results.get(limit_key)
+        row.ratio = f"{ratio(result['wall_s'], limit['wall_s']):.2f}x" if limit else "1.00x"
+
+    return describe
+
+
+def scenario_purge(report: Report, run: RunSize) -> None:
+    from bench.checks import Verdict, tenant_snapshot
+    from bench.data import build
+
+    print("\n1. Tenant purge", flush=True)
+    sizes = [("full", run.tenant), ("small", run.tenant.scaled(run.purge_small_scale))]
+    by_size: dict[str, dict[str, dict]] = {}
+    paths = [
+        ("raw DELETE FROM companies_company", "purge_raw"),
+        ("company_purge (service)", "purge_service"),
+        ("Company.delete() (collector)", "purge_collector"),
+    ]
+    for size_label, size in sizes:
+        results: dict[str, dict] = by_size.setdefault(size_label, {})
+        for label, path in paths:
+            a, b = build(run, size)
+            scenario = f"1. purge a tenant of {tenant_rows(a.company_id):,} rows"
+            other = tenant_snapshot(b.company_id)
+
+            def verify(result, a=a, b=b, other=other):
+                from companies.models import Company
+
+                v = Verdict()
+                v.expect(not Company.objects.filter(pk=a.company_id).exists(), "the company still exists")
+                left = {k: n for k, n in tenant_snapshot(a.company_id)["counts"].items() if n}
+                v.expect(not left, f"tenant rows left: {left}")
+                v.no_orphans()
+                v.other_tenant_intact(b.company_id, other)
+                return v.problems
+
+            result = measure(
+                report, scenario, label, path, verify, timed("purge_raw", results), company_id=a.company_id
+            )
+            if result is not None:
+                results[path] = result
+    full, small = by_size.get("full", {}), by_size.get("small", {})
+    svc, raw = full.get("purge_service"), full.get("purge_raw")
+    if svc and raw:
+        r = ratio(svc["wall_s"], raw["wall_s"])
+        report.target(f"purge: company_purge within 1.5x of raw DELETE: {r:.2f}x", r <= 1.5)
+        report.target(
+            f"purge: company_purge peak RSS growth < 50 MB: {svc['rss_growth_mb']:.1f} MB", svc["rss_growth_mb"] < 50
+        )
+    if svc and small.get("purge_service"):
+        q_full, q_small = svc["queries"], small["purge_service"]["queries"]
+        report.target(
+            f"purge: company_purge query count independent of tenant size: {q_small} (small) vs {q_full} (full)",
+            q_full == q_small,
+        )
+    coll = full.get("purge_collector")
+    if coll and raw:
+        report.target(
+            f"purge (reference, no target): Company.delete() through the collector: "
+            f"{ratio(coll['wall_s'], raw['wall_s']):.1f}x raw, {coll['queries']} queries "
+            f"({small.get('purge_collector', {}).get('queries', '?')} at the small size), "
+            f"{coll['rss_growth_mb']:.0f} MB",
+            None,
+        )
+
+
+def _has_user_erase() -> bool:
+    from companies import services
+
+    return hasattr(services, "user_erase")
+
+
+def scenario_erase(report: Report, run: RunSize) -> None:
+    from bench.checks import Verdict, stale_last_message_at, tenant_snapshot
+    from bench.data import build
+
+    print("\n2. User erasure", flush=True)
+    t = run.tenant
+    scenario = f"2. erase a user with {t.erase_messages:,} msgs in {t.erase_channels} channels"
+    paths = [("raw DELETE + set-based recompute", "erase_raw")]
+    if _has_user_erase():
+        paths.append(("user_erase (service)", "erase_service"))
+    paths.append(("user.delete() (collector + signals)", "erase_collector"))
+    results: dict[str, dict] = {}
+    for label, path in paths:
+        a, b = build(run)
+        other = tenant_snapshot(b.company_id)
+        target = a.erase_target_id
+
+        def verify(result, a=a, b=b, other=other, target=target):
+            from chat.models import Message
+            from companies.models import User
+
+            v = Verdict()
+            v.expect(not User.objects.filter(pk=target).exists(), "the user still exists")
+            v.expect(not Message.objects.filter(author_id=target).exists(), "messages of the user remain")
+            v.expect(
+                User.objects.filter(company_id=a.company_id).count() == a.size.users - 1,
+                "other users of the tenant were deleted",
+            )
+            stale = stale_last_message_at(a.company_id)
+            v.expect(not stale, f"channels {stale} have a stale last_message_at")
+            v.no_orphans()
+            v.other_tenant_intact(b.company_id, other)
+            return v.problems
+
+        result = measure(report, scenario, label, path, verify, timed("erase_raw", results), user_id=target)
+        if result is not None:
+            results[path] = result
+    raw = results.get("erase_raw")
+    for path, name in (("erase_service", "user_erase"), ("erase_collector", "user.delete()")):
+        got = results.get(path)
+        if got and raw:
+            report.target(
+                f"erase (no fixed target): {name} vs raw: {ratio(got['wall_s'], raw['wall_s']):.2f}x time, "
+                f"{got['queries']} vs {raw['queries']} queries, {got['rss_growth_mb']:.1f} MB peak RSS growth",
+                None,
+            )
+
+
+def scenario_post(report: Report, run: RunSize) -> None:
+    from bench.checks import Verdict, stale_last_message_at
+    from bench.data import build
+    from chat.models import Message
+    from companies.models import User
+
+    print("\n3. Message posting", flush=True)
+    results: dict[tuple, dict] = {}
+    modes = [
+        ("single", f"3. post {run.posts:,} msgs, 1 writer", run.posts, 1),
+        (
+            "concurrent",
+            f"3. post {run.writers * run.posts_per_writer:,} msgs, {run.writers} writers, 1 hot channel",
+            run.posts_per_writer,
+            run.writers,
+        ),
+    ]
+    for mode, scenario, n, writers in modes:
+        for kind, label in (("raw", "raw INSERT + conditional UPDATEs"), ("service", "message_create (service)")):
+            a, b = build(run)
+            channel_id = a.busiest_channel_id()
+            if writers == 1:
+                authors = [a.admin_id]
+                args = {"kind": kind, "channel_id": channel_id, "author_id": a.admin_id, "n": n}
+                path = "post"
+            else:
+                authors = [a.user_id(2 + (i % (a.size.users - 1))) for i in range(writers)]
+                args = {"kind": kind, "channel_id": channel_id, "author_ids": authors, "n": n}
+                path = "post_concurrent"
+            before = Message.objects.filter(channel_id=channel_id).count()
+
+            def verify(result, a=a, channel_id=channel_id, before=before, total=n * writers, authors=authors):
+                from django.db.models import Max
+
+                v = Verdict()
+                after = Message.objects.filter(channel_id=channel_id).count()
+                v.expect(after - before == total, f"{after - before} messages posted, expected {total}")
+                stale = stale_last_message_at(a.company_id)
+                v.expect(not stale, f"channels {stale} have a stale last_message_at")
+                for author in set(authors):
+                    newest = Message.objects.filter(author_id=author).aggregate(m=Max("created_at"))["m"]
+                    seen = User.objects.get(pk=author).last_active
+                    v.expect(
+                        seen is not None and seen >= newest,
+                        f"user {author}: last_active {seen} is before their newest post {newest}",
+                    )
+                return v.problems
+
+            def describe(row, result, mode=mode, kind=kind):
+                msgs = result["messages"]
+                row.time = f"{fmt_ms(result['wall_s'] / msgs)}/msg, {msgs / result['wall_s']:,.0f} msg/s"
+                row.queries = f"{result['queries'] / msgs:.1f}/msg"
+                row.rss = fmt_mb(result["rss_growth_mb"])
+                limit = results.get((mode, "raw"))
+                row.ratio = f"{ratio(result['wall_s'], limit['wall_s']):.2f}x" if limit else "1.00x"
+
+            result = measure(report, scenario, label, path, verify, describe, **args)
+            if result is not None:
+                results[(mode, kind)] = result
+    svc, raw = results.get(("single", "service")), results.get(("single", "raw"))
+    if svc and raw:
+        r = ratio(svc["wall_s"], raw["wall_s"])
+        report.target(f"post: message_create within 2x of raw, single-threaded: {r:.2f}x", r <= 2)
+    csvc, craw = results.get(("concurrent", "service")), results.get(("concurrent", "raw"))
+    if csvc and craw:
+        report.target(
+            f"post (report only): hot-channel throughput with {run.writers} writers: "
+            f"{csvc['messages'] / csvc['wall_s']:,.0f} msg/s (service) vs "
+            f"{craw['messages'] / craw['wall_s']:,.0f} msg/s (raw)",
+            None,
+        )
+
+
+def scenario_list(report: Report, run: RunSize) -> None:
+    from bench.checks import Verdict
+    from bench.data import build
+
+    print("\n4. Message list page", flush=True)
+    a, b = build(run)
+    channel_id = a.busiest_channel_id()
+    scenario = f"4. list {run.pages} pages of 50 msgs"
+    results: dict[str, dict] = {}
+
+    def verify(result):
+        v = Verdict()
+        items = result["items_per_page"]
+        v.expect(all(n == 50 for n in items[:-1]) and items[-1] > 0, f"page sizes {items}, expected 50")
+        return v.problems
+
+    def describe(row, result):
+        row.time = f"{fmt_ms(result['page_mean_s'])}/page (max {fmt_ms(result['page_max_s'])})"
+        q = result["queries_per_page"]
+        row.queries = f"{min(q)}/page" if min(q) == max(q) else f"{min(q)}-{max(q)}/page"
+        row.rss = fmt_mb(result["rss_growth_mb"])
+        limit = results.get("list_raw")
+        row.ratio = f"{ratio(result['page_mean_s'], limit['page_mean_s']):.2f}x" if limit else "1.00x"
+
+    for label, path, args in (
+        ("raw keyset SELECT + JSON", "list_raw", {"channel_id": channel_id, "pages": run.pages}),
+        (
+            "GET /api/channels/{id}/messages/",
+            "list_api",
+            {"channel_id": channel_id, "user_id": a.admin_id, "pages": run.pages},
+        ),
+    ):
+        result = measure(report, scenario, label, path, verify, describe, **args)
+        if result is not None:
+            results[path] = result
+    api = results.get("list_api")
+    if api:
+        q = api["queries_per_page"]
+        report.target(
+            f"list: constant query count per page of 50: {min(q)}..{max(q)} over {len(q)} pages", min(q) == max(q)
+        )
+
+
+RUNNERS = {"purge": scenario_purge, "erase": scenario_erase, "post": scenario_post, "list": scenario_list}
+
+
+# --- main ------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+        mem_text = f", {mem:.0f} GiB RAM"
+    except (ValueError, OSError):
+        mem_text = ""
+    return f"{platform.system()} {platform.machine()}, {cores} cores{mem_text}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, run = parse_args(argv)
+    url = bench_env.database_url()
+    bench_env.require_postgres(url)
+    os.environ.update(bench_env.process_env(url))
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    bench_env.claim_database()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+
+    started = time.time()
+    print(f"bench: {bench_env.redacted(url)} (PostgreSQL {pg_version}), {machine()}")
+    print(f"bench: tenant {run.tenant.describe()}")
+    print(f"bench: other tenant x{run.other_scale}, purge also at x{run.purge_small_scale}, "
+          f"posts={run.posts}, writers={run.writers}x{run.posts_per_writer}, pages={run.pages}")
+    report = Report()
+    for name in args.only.split(","):
+        RUNNERS[name](report, run)
+    elapsed = time.time() - started
+
+    table = report.table()
+    targets = "\n".join(report.targets)
+    header = (
+        f"Machine: {machine()}; PostgreSQL {pg_version}.\n"
+        f"Command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip() + "\n"
+        f"Tenant: {run.tenant.describe()}; other tenant x{run.other_scale}.\n"
+        f"Total run time: {elapsed:.0f} s."
+    )
+    print("\n" + header + "\n\n" + table + "\n\nTargets:\n" + targets)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.md").write_text(header + "\n\n" + table + "\n\nTargets:\n\n" + targets + "\n")
+    (out / "latest.json").write_text(
+        json.dumps({"run": run.as_dict(), "rows": [r.__dict__ for r in report.rows], "targets": report.targets},
+                   indent=2, default=str)
+    )
+    if report.failures:
+        print("\nCORRECTNESS FAILURES:\n" + "\n".join(f"- {f}" for f in report.failures), file=sys.stderr)
+        return 1
+    print(f"\nbench: all paths left the data correct ({elapsed:.0f} s); results in {out}/latest.md")
+    return 0
