@@ -47,6 +47,15 @@ check: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Benchmarks vs the raw-SQL limit on PostgreSQL (docs/PERFORMANCE.md). Uses
+# DATABASE_URL (default postgres://postgres@127.0.0.1:5432/workspace_bench),
+# which it creates, migrates, wipes and refills. Options: BENCH_ARGS="--help".
+bench: venv
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-smoke: venv
+	$(PY) -m bench --smoke $(BENCH_ARGS)
+
 # Production-style serving (docs/operations.md): PostgreSQL only, DEBUG off,
 # deploy checks, migrations and static files first, then gunicorn with
 # gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS) on $(HOST):$(PORT).
