@@ -10,9 +10,9 @@ Layout of a tenant (ids are offset so the two tenants never overlap):
 - messages 1..M: the first ``erase_messages`` are the target's, spread over
   channels 1..erase_channels; the target's last message in each of those
   channels is the newest of the channel, so erasing the target must move
-  ``last_message_at`` back. Every 10th other message is a thread reply (in
-  channels 1..erase_channels a reply to one of the target's messages, so the
-  erasure cascades into other people's replies);
+  ``last_message_at`` back. Every 10th other message of a channel is a thread
+  reply (in channels 1..erase_channels a reply to one of the target's
+  messages, so the erasure cascades into other people's replies);
 - reactions spread over the messages (one per user, message and emoji);
 - meetings (three in four announced in a channel) with participants, and
   closed, non-overlapping attendances.
@@ -125,9 +125,9 @@ def _tenant_sql(company_id: int, slug: str, s: TenantSize, o: Offsets) -> list[s
                    {c0} + CASE WHEN i <= {E} THEN (i - 1) % {EC} ELSE (i - 1) % {C} END + 1,
                    {u0} + CASE WHEN i <= {E} THEN 1 ELSE 2 + (i % {U - 1}) END,
                    CASE
-                     WHEN i <= {E} OR i % 10 <> 0 THEN NULL
+                     WHEN i <= {E} OR ((i - 1) / {C}) % 10 <> 9 THEN NULL
                      WHEN (i - 1) % {C} < {EC}
-                       THEN {m0} + ((i - 1) % {C}) + 1 + {EC} * ((i / 10) % {per_channel})
+                       THEN {m0} + ((i - 1) % {C}) + 1 + {EC} * (((i - 1) / {C}) % {per_channel})
                      WHEN i - {C} > {E} THEN {m0} + i - {C}
                    END,
                    'Message ' || i || ': the quick brown fox jumps over the lazy dog, twice.',
