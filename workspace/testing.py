@@ -16,13 +16,15 @@ factories, so it works on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import re
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 #: Derived fields maintained by receivers (docs/lifecycle.md). Delete-policy
@@ -291,3 +293,27 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> list[str]:
                 changed = {k: (old[pk].get(k), new[pk].get(k)) for k in old[pk] if old[pk].get(k) != new[pk].get(k)}
                 lines.append(f"{label} pk={pk}: changed {changed}")
     return lines
+
+
+# --- constraint assertions -----------------------------------------------------
+
+
+@contextmanager
+def refused_by(constraint: str, *, sqlite: str | None = None):
+    """Expect the database itself to refuse the writes of the block with an
+    ``IntegrityError`` raised by ``constraint`` (its name). SQLite reports a
+    violated UNIQUE constraint by its columns (``"chat_channel.company_id,
+    chat_channel.name"``), not its name: pass those as ``sqlite``.
+
+    The block runs in its own savepoint, so the test can go on afterwards.
+    Deferred FK checks are forced inside it (``check_constraints``), so a
+    missing parent surfaces here too, never at a rollback nobody sees.
+    """
+    import pytest
+    from django.db import IntegrityError
+
+    expected = sqlite if sqlite is not None and connection.vendor == "sqlite" else constraint
+    with pytest.raises(IntegrityError, match=re.escape(expected)):
+        with transaction.atomic():
+            yield
+            connection.check_constraints()
