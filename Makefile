@@ -19,6 +19,7 @@ help:
 	@echo "make run     set up and serve on SQLite at http://$(HOST):$(PORT)/ (migrated, demo data)"
 	@echo "make test    set up and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make serve   production-style: gunicorn + PostgreSQL (DATABASE_URL, DJANGO_SECRET_KEY; see .env.example)"
+	@echo "make loadtest  load test of make serve on PostgreSQL (LOADTEST_SECONDS, default 60)"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON_BOOTSTRAP)" ]; then \
@@ -72,6 +73,17 @@ serve: venv
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
 	exec $(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+# Load test (docs/operations.md): `make serve` on a database of its own
+# (workspace_load, re-created), several tenants, LOADTEST_SECONDS (default 60)
+# of mixed traffic with one tenant purged midway, then checks against the
+# database. Exit status 1 on any 5xx or lost write.
+$(VENV)/.loadtest-installed: loadtest/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r loadtest/requirements.txt
+	@touch $@
+
+loadtest: venv $(VENV)/.loadtest-installed
+	$(PY) -m loadtest
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -1,0 +1,357 @@
+"""The virtual users: one asyncio task each, sharing one aiohttp session.
+
+Each virtual user is a closed loop (no think time): it picks a weighted action,
+sends the request, waits for the answer, and writes down in the journal what
+the server acknowledged (201/200/204). The journal is the oracle of the
+database checks in verify.py: a write the API acknowledged must be in the
+database unless it was deliberately undone.
+"""
+
+import asyncio
+import itertools
+import json
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from loadtest.seed import ADMIN_PASSWORD, EMOJIS, SeededUser, Tenant
+
+RESPONSES = ["accepted", "declined", "tentative"]
+TRANSPORT_ERROR = 0  # status recorded when no HTTP answer came back
+
+
+class Stats:
+    """Latency and status of every request, by endpoint (a path template)."""
+
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.error_samples: list[str] = []
+
+    def add(self, endpoint: str, status: int, seconds: float, detail: str = "") -> None:
+        self.latencies[endpoint].append(seconds)
+        self.statuses[endpoint][status] += 1
+        if (status >= 500 or status == TRANSPORT_ERROR) and len(self.error_samples) < 20:
+            self.error_samples.append(f"{endpoint} -> {status or 'transport error'} {detail[:300]}")
+
+
+@dataclass
+class Journal:
+    """What the server acknowledged, and what it answered unclearly."""
+
+    messages_created: dict[int, dict] = field(default_factory=dict)  # id -> tenant, channel, parent
+    messages_deleted: set[int] = field(default_factory=set)  # 204
+    messages_unclear: int = 0  # POST without a clear answer: may or may not exist
+    deletes_unclear: set[int] = field(default_factory=set)
+    reactions_added: dict[tuple[int, int, str], int] = field(default_factory=dict)  # -> tenant
+    reactions_removed: set[tuple[int, int, str]] = field(default_factory=set)
+    reactions_unclear: set[tuple[int, int, str]] = field(default_factory=set)
+    rsvps: dict[tuple[int, int], str] = field(default_factory=dict)  # last acknowledged
+    rsvps_unclear: set[tuple[int, int]] = field(default_factory=set)
+    check_ins: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # user -> 201s
+    checked_in: dict[int, bool] = field(default_factory=dict)  # user -> last acknowledged state
+    attendance_unclear: set[int] = field(default_factory=set)
+    memberships: dict[tuple[int, int], bool] = field(default_factory=dict)  # last acknowledged
+    memberships_unclear: set[tuple[int, int]] = field(default_factory=set)
+    logins: int = 0
+
+
+class Context:
+    def __init__(self, base_url: str, tenants: list[Tenant], seed: int) -> None:
+        self.base_url = base_url
+        self.tenants = tenants
+        self.stats = Stats()
+        self.journal = Journal()
+        self.rng = random.Random(seed)
+        self.purge_tenant: int | None = None  # index, set when the purge starts
+        self.counter = itertools.count()
+        self.unexpected: dict[str, int] = defaultdict(int)  # e.g. 401 outside the purged tenant
+
+
+class VirtualUser:
+    def __init__(self, ctx: Context, session: aiohttp.ClientSession, tenant: Tenant, user: SeededUser):
+        self.ctx = ctx
+        self.session = session
+        self.tenant = tenant
+        self.user = user
+        self.rng = random.Random(ctx.rng.random())
+        self.headers = {
+            # The server sits behind a TLS-terminating proxy in production.
+            "X-Forwarded-Proto": "https",
+        }
+        if user.token:
+            self.headers["Authorization"] = f"Token {user.token}"
+        self.known: dict[int, list[int]] = {
+            cid: [mid for mid, c in tenant.messages.items() if c == cid][-30:] for cid in user.channels
+        }
+        self.own: list[tuple[int, int]] = []  # (channel, message) this user created
+        self.own_reactions: list[tuple[int, str]] = []
+        self.checked_in = False
+        self.left: set[int] = set()
+        self.stopped = False
+
+    # --- HTTP -----------------------------------------------------------
+    async def call(self, method: str, path: str, endpoint: str, body=None) -> tuple[int, object]:
+        started = time.perf_counter()
+        detail = ""
+        try:
+            async with self.session.request(
+                method, self.ctx.base_url + path, json=body, headers=self.headers
+            ) as response:
+                status = response.status
+                text = await response.text()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            status, text, detail = TRANSPORT_ERROR, "", repr(exc)
+        elapsed = time.perf_counter() - started
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            data = text
+        if status >= 500:
+            detail = str(data)
+        self.ctx.stats.add(endpoint, status, elapsed, detail)
+        if status == 401:
+            if self.ctx.purge_tenant == self.tenant.index:
+                self.stopped = True  # purged: the token is gone with the user
+            else:
+                self.ctx.unexpected[f"401 {endpoint}"] += 1
+        return status, data
+
+    def unclear(self, status: int) -> bool:
+        return status == TRANSPORT_ERROR or status >= 500
+
+    # --- actions --------------------------------------------------------
+    async def login(self) -> None:
+        status, data = await self.call(
+            "POST",
+            "/api/auth/token/",
+            "POST /api/auth/token/",
+            body={"username": self.user.username, "password": ADMIN_PASSWORD},
+        )
+        if status == 200 and isinstance(data, dict) and data.get("token"):
+            self.headers["Authorization"] = f"Token {data['token']}"
+            self.ctx.journal.logins += 1
+        else:
+            self.stopped = True
+
+    def channel(self) -> int:
+        choices = [c for c in self.user.channels if c not in self.left]
+        return self.rng.choice(choices or self.user.channels)
+
+    def known_message(self, channel: int) -> int | None:
+        known = self.known.get(channel)
+        return self.rng.choice(known) if known else None
+
+    async def list_channels(self) -> None:
+        await self.call("GET", "/api/channels/", "GET /api/channels/")
+
+    async def me(self) -> None:
+        await self.call("GET", "/api/me/", "GET /api/me/")
+
+    async def list_messages(self) -> None:
+        channel = self.channel()
+        status, data = await self.call(
+            "GET", f"/api/channels/{channel}/messages/", "GET /api/channels/{id}/messages/"
+        )
+        if status == 200 and isinstance(data, dict):
+            ids = [item["id"] for item in data.get("results", []) if "id" in item]
+            if ids:
+                self.known[channel] = ids[:30]
+            if data.get("next") and self.rng.random() < 0.25:
+                next_url = data["next"]
+                path = next_url[next_url.index("/api/") :]
+                await self.call("GET", path, "GET /api/channels/{id}/messages/?cursor")
+
+    async def post(self, reply: bool = False) -> None:
+        channel = self.channel()
+        parent = self.known_message(channel) if reply else None
+        body = {"body": f"load message {next(self.ctx.counter)} from {self.user.username}"}
+        if parent is not None:
+            body["parent"] = parent
+        endpoint = "POST /api/channels/{id}/messages/" + (" (reply)" if parent else "")
+        status, data = await self.call("POST", f"/api/channels/{channel}/messages/", endpoint, body=body)
+        if status == 201 and isinstance(data, dict):
+            self.ctx.journal.messages_created[data["id"]] = {
+                "tenant": self.tenant.index,
+                "channel": channel,
+                "parent": parent,
+            }
+            self.known.setdefault(channel, []).insert(0, data["id"])
+            self.own.append((channel, data["id"]))
+        elif self.unclear(status):
+            self.ctx.journal.messages_unclear += 1
+
+    async def reply(self) -> None:
+        await self.post(reply=True)
+
+    async def react(self) -> None:
+        message = self.known_message(self.channel())
+        if message is None:
+            return
+        emoji = self.rng.choice(EMOJIS)
+        key = (message, self.user.id, emoji)
+        status, _ = await self.call(
+            "POST", f"/api/messages/{message}/reactions/", "POST /api/messages/{id}/reactions/",
+            body={"emoji": emoji},
+        )
+        if status == 201:
+            self.ctx.journal.reactions_added[key] = self.tenant.index
+            self.ctx.journal.reactions_removed.discard(key)
+            self.own_reactions.append((message, emoji))
+        elif self.unclear(status):
+            self.ctx.journal.reactions_unclear.add(key)
+
+    async def unreact(self) -> None:
+        if not self.own_reactions:
+            return await self.react()
+        message, emoji = self.own_reactions.pop(self.rng.randrange(len(self.own_reactions)))
+        key = (message, self.user.id, emoji)
+        status, _ = await self.call(
+            "DELETE",
+            f"/api/messages/{message}/reactions/{emoji}/",
+            "DELETE /api/messages/{id}/reactions/{emoji}/",
+        )
+        if status == 204:
+            self.ctx.journal.reactions_removed.add(key)
+        elif self.unclear(status):
+            self.ctx.journal.reactions_unclear.add(key)
+
+    async def list_meetings(self) -> None:
+        await self.call("GET", "/api/meetings/", "GET /api/meetings/")
+
+    async def rsvp(self) -> None:
+        meeting = self.rng.choice(self.tenant.meetings)
+        response = self.rng.choice(RESPONSES)
+        status, _ = await self.call(
+            "POST", f"/api/meetings/{meeting}/rsvp/", "POST /api/meetings/{id}/rsvp/",
+            body={"response": response},
+        )
+        key = (meeting, self.user.id)
+        if status == 200:
+            self.ctx.journal.rsvps[key] = response
+        elif self.unclear(status):
+            self.ctx.journal.rsvps_unclear.add(key)
+
+    async def attendance(self) -> None:
+        if self.rng.random() < 0.3:
+            await self.call("GET", "/api/attendance/", "GET /api/attendance/")
+            return
+        journal = self.ctx.journal
+        if self.checked_in:
+            status, _ = await self.call(
+                "POST", "/api/attendance/check-out/", "POST /api/attendance/check-out/"
+            )
+            if status == 200:
+                self.checked_in = False
+                journal.checked_in[self.user.id] = False
+        else:
+            status, _ = await self.call(
+                "POST", "/api/attendance/check-in/", "POST /api/attendance/check-in/"
+            )
+            if status == 201:
+                self.checked_in = True
+                journal.checked_in[self.user.id] = True
+                journal.check_ins[self.user.id] += 1
+        if self.unclear(status):
+            journal.attendance_unclear.add(self.user.id)
+
+    async def delete_message(self, *, own: bool) -> None:
+        if own:
+            if not self.own:
+                return await self.post()
+            channel, message = self.own.pop(self.rng.randrange(len(self.own)))
+        else:
+            channel = self.channel()
+            message = self.known_message(channel)
+            if message is None:
+                return await self.list_messages()
+        status, _ = await self.call("DELETE", f"/api/messages/{message}/", "DELETE /api/messages/{id}/")
+        if status == 204:
+            self.ctx.journal.messages_deleted.add(message)
+        elif self.unclear(status):
+            self.ctx.journal.deletes_unclear.add(message)
+        if message in self.known.get(channel, []):
+            self.known[channel].remove(message)
+
+    async def delete_any(self) -> None:
+        await self.delete_message(own=False)
+
+    async def delete_own(self) -> None:
+        await self.delete_message(own=True)
+
+    async def toggle_membership(self) -> None:
+        public = [c for c in self.user.channels if not self.tenant.channels[c]["private"]]
+        channel = self.rng.choice(public)
+        key = (channel, self.user.id)
+        if channel in self.left:
+            status, _ = await self.call(
+                "POST", f"/api/channels/{channel}/members/", "POST /api/channels/{id}/members/",
+                body={"user": self.user.id},
+            )
+            if status == 201:
+                self.left.discard(channel)
+                self.ctx.journal.memberships[key] = True
+        else:
+            status, _ = await self.call(
+                "DELETE",
+                f"/api/channels/{channel}/members/{self.user.id}/",
+                "DELETE /api/channels/{id}/members/{user_id}/",
+            )
+            if status == 204:
+                self.left.add(channel)
+                self.ctx.journal.memberships[key] = False
+        if self.unclear(status):
+            self.ctx.journal.memberships_unclear.add(key)
+
+    # --- the loop -------------------------------------------------------
+    def actions(self):
+        role = self.user.role
+        if role == "admin":  # reads and deletes anyone's messages
+            return [(self.list_messages, 6), (self.delete_any, 2), (self.list_channels, 1), (self.me, 1)]
+        if role == "leaver":  # reads, leaves and rejoins channels
+            return [(self.list_messages, 4), (self.toggle_membership, 2), (self.list_channels, 2),
+                    (self.rsvp, 1), (self.attendance, 1)]
+        return [
+            (self.list_channels, 8),
+            (self.list_messages, 16),
+            (self.post, 10),
+            (self.reply, 4),
+            (self.react, 6),
+            (self.unreact, 1),
+            (self.delete_own, 1),
+            (self.list_meetings, 3),
+            (self.rsvp, 4),
+            (self.attendance, 4),
+            (self.me, 2),
+        ]
+
+    async def run(self, deadline: float) -> None:
+        if self.user.role == "admin":
+            await self.login()
+        actions, weights = zip(*self.actions())
+        while not self.stopped and time.monotonic() < deadline:
+            action = self.rng.choices(actions, weights)[0]
+            await action()
+
+
+async def drive(ctx: Context, *, seconds: float, purge) -> dict:
+    """Run every virtual user until the deadline; call ``purge()`` (a
+    coroutine function) halfway through. Returns timings."""
+    timeout = aiohttp.ClientTimeout(total=60)
+    users = sum(len(t.users) for t in ctx.tenants)
+    connector = aiohttp.TCPConnector(limit=users, force_close=False)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        started = time.monotonic()
+        deadline = started + seconds
+        vus = [VirtualUser(ctx, session, t, u) for t in ctx.tenants for u in t.users]
+
+        async def purge_midway():
+            await asyncio.sleep(seconds / 2)
+            return await purge()
+
+        results = await asyncio.gather(purge_midway(), *(vu.run(deadline) for vu in vus))
+        elapsed = time.monotonic() - started
+    return {"elapsed": elapsed, "purge": results[0], "virtual_users": len(vus)}

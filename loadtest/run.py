@@ -1,0 +1,287 @@
+"""`make loadtest`: the whole run, from an empty database to the verdict.
+
+Settings (environment):
+  LOADTEST_SECONDS          duration of the traffic (default 60)
+  LOADTEST_DATABASE_URL     a database of its own, dropped and re-created
+                            (default postgres://postgres@127.0.0.1:5432/workspace_load;
+                            its name must contain "load")
+  LOADTEST_PORT             where `make serve` listens on 127.0.0.1 (default 8766)
+  LOADTEST_TENANTS          tenants (default 4; the last one is purged midway)
+  LOADTEST_USERS            virtual users per tenant (default 6: an admin who
+                            deletes messages, a member who leaves and rejoins
+                            channels, chatters)
+  LOADTEST_MESSAGES         seeded messages per channel (default 40)
+  LOADTEST_RANDOM_SEED      seed of the action mix (default 7)
+  WEB_CONCURRENCY, GUNICORN_THREADS   passed to `make serve`
+
+Exit status 0 when every check passes, 1 otherwise (any 5xx, a lost write...).
+Results: loadtest/results/summary.json and loadtest/results/server.log.
+"""
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "loadtest" / "results"
+
+
+def settings_from_env() -> dict:
+    return {
+        "seconds": float(os.environ.get("LOADTEST_SECONDS", "60")),
+        "database_url": os.environ.get(
+            "LOADTEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workspace_load"
+        ),
+        "port": int(os.environ.get("LOADTEST_PORT", "8766")),
+        "tenants": int(os.environ.get("LOADTEST_TENANTS", "4")),
+        "users": int(os.environ.get("LOADTEST_USERS", "6")),
+        "messages": int(os.environ.get("LOADTEST_MESSAGES", "40")),
+        "random_seed": int(os.environ.get("LOADTEST_RANDOM_SEED", "7")),
+    }
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if "load" not in name:
+        sys.exit(f"error: refusing to drop {name!r}: the load-test database name must contain 'load'")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_server(config: dict, env: dict, log) -> subprocess.Popen:
+    """`make serve` in a session of its own, so that stopping it stops
+    gunicorn's workers too (and nothing else)."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={config['port']}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def wait_healthy(base_url: str, server: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"make serve exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the server did not become healthy in time")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+def report(stats, elapsed: float) -> tuple[str, dict]:
+    rows, summary = [], {}
+    everything = []
+    header = f"{'endpoint':<50} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  statuses"
+    for endpoint in sorted(stats.latencies):
+        values = sorted(stats.latencies[endpoint])
+        everything += values
+        statuses = dict(sorted(stats.statuses[endpoint].items()))
+        entry = {
+            "requests": len(values),
+            "rps": len(values) / elapsed,
+            "p50_ms": percentile(values, 50) * 1000,
+            "p95_ms": percentile(values, 95) * 1000,
+            "p99_ms": percentile(values, 99) * 1000,
+            "statuses": statuses,
+        }
+        summary[endpoint] = entry
+        rows.append(
+            f"{endpoint:<50} {entry['requests']:>8} {entry['rps']:>7.1f} {entry['p50_ms']:>7.1f} "
+            f"{entry['p95_ms']:>7.1f} {entry['p99_ms']:>7.1f}  "
+            + " ".join(f"{s or 'ERR'}:{n}" for s, n in statuses.items())
+        )
+    everything.sort()
+    errors = sum(n for e in summary.values() for s, n in e["statuses"].items() if s == 0 or s >= 500)
+    total = {
+        "requests": len(everything),
+        "rps": len(everything) / elapsed,
+        "p50_ms": percentile(everything, 50) * 1000,
+        "p95_ms": percentile(everything, 95) * 1000,
+        "p99_ms": percentile(everything, 99) * 1000,
+        "errors": errors,
+    }
+    rows.append(
+        f"{'TOTAL':<50} {total['requests']:>8} {total['rps']:>7.1f} {total['p50_ms']:>7.1f} "
+        f"{total['p95_ms']:>7.1f} {total['p99_ms']:>7.1f}  errors (5xx + transport): {errors}"
+    )
+    return "\n".join([header, *rows]), {"endpoints": summary, "total": total}
+
+
+def server_errors(log_path: Path, limit: int = 5) -> list[str]:
+    """The first 5xx log records of the server (with their tracebacks)."""
+    found = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"level": "ERROR"' in line and '"logger": "django.request"' in line:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            found.append(record.get("message", "") + "\n" + record.get("exc_info", ""))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def main() -> int:
+    config = settings_from_env()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": config["database_url"],
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SETTINGS_MODULE": "workspace.settings",
+    }
+    os.environ.update(env)  # this process seeds and verifies the same database
+    base_url = f"http://127.0.0.1:{config['port']}"
+    print(f"Load test: {config['seconds']:.0f} s, {config['tenants']} tenants x {config['users']} "
+          f"virtual users, {base_url}, database {urlsplit(config['database_url']).path.lstrip('/')}",
+          flush=True)
+
+    recreate_database(config["database_url"])
+    with open(log_path, "w") as log:
+        server = start_server(config, env, log)
+        try:
+            wait_healthy(base_url, server)
+            return run_load(config, base_url, server, log_path)
+        finally:
+            stop_server(server)
+
+
+def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Path) -> int:
+    import django
+
+    django.setup()
+    from django.db import OperationalError, close_old_connections, connection
+
+    from companies.models import Company
+    from companies.services import company_purge
+    from loadtest.client import Context, drive
+    from loadtest.seed import seed
+    from loadtest.verify import verify
+
+    started = time.monotonic()
+    tenants = seed(tenants=config["tenants"], users=config["users"], messages_per_channel=config["messages"])
+    print(f"Seeded {len(tenants)} tenants in {time.monotonic() - started:.1f} s; "
+          f"server: WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', 'default')}, "
+          f"GUNICORN_THREADS={os.environ.get('GUNICORN_THREADS', 'default')}", flush=True)
+    connection.close()
+
+    ctx = Context(base_url, tenants, config["random_seed"])
+    victim = tenants[-1] if len(tenants) > 1 else None
+    purge_info = {"tenant": victim.slug if victim else None, "attempts": 0, "ok": False}
+
+    def purge_now() -> None:
+        for attempt in range(1, 6):
+            purge_info["attempts"] = attempt
+            try:
+                company_purge(company=Company.objects.get(pk=victim.company_id))
+                purge_info["ok"] = True
+                return
+            except OperationalError as exc:  # e.g. a deadlock with a concurrent write: retry
+                purge_info["error"] = str(exc).splitlines()[0]
+                close_old_connections()
+            finally:
+                connection.close()
+
+    async def purge():
+        if victim is None:
+            return None
+        ctx.purge_tenant = victim.index
+        t0 = time.monotonic()
+        purge_info["at_s"] = round(t0 - load_started, 1)
+        await asyncio.to_thread(purge_now)
+        purge_info["seconds"] = round(time.monotonic() - t0, 3)
+
+    load_started = time.monotonic()
+    timings = asyncio.run(drive(ctx, seconds=config["seconds"], purge=purge))
+    stop_server(server)
+
+    table, summary = report(ctx.stats, timings["elapsed"])
+    print(f"\nTraffic: {timings['virtual_users']} virtual users for {timings['elapsed']:.1f} s\n")
+    print(table)
+    if victim is not None:
+        print(f"\nPurge of tenant {victim.slug} at {purge_info.get('at_s')} s: "
+              f"{'done' if purge_info['ok'] else 'FAILED'} in {purge_info.get('seconds')} s, "
+              f"{purge_info['attempts']} attempt(s)" + (f" (last error: {purge_info['error']})"
+                                                       if "error" in purge_info else ""))
+    if ctx.stats.error_samples:
+        print("\nFirst errors seen by the client:\n  " + "\n  ".join(ctx.stats.error_samples))
+    tracebacks = server_errors(log_path)
+    if tracebacks:
+        print("\nFirst 5xx in the server log:\n" + "\n".join(tracebacks))
+
+    purged_index = victim.index if victim is not None and purge_info["ok"] else None
+    checks = verify(ctx, purged_index)
+    if victim is not None and not purge_info["ok"]:
+        from loadtest.verify import Check
+
+        checks.append(Check("the purge midway succeeded", False, purge_info.get("error", "")))
+    print("\nChecks against the database:")
+    for check in checks:
+        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    passed = all(check.ok for check in checks)
+    print(f"\nRESULT: {'PASS' if passed else 'FAIL'}")
+
+    (RESULTS / "summary.json").write_text(
+        json.dumps(
+            {
+                "config": {k: v for k, v in config.items() if k != "database_url"},
+                "server": {
+                    "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "default"),
+                    "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "default"),
+                },
+                "elapsed_s": timings["elapsed"],
+                "virtual_users": timings["virtual_users"],
+                "purge": purge_info,
+                **summary,
+                "checks": [check.__dict__ for check in checks],
+                "passed": passed,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    return 0 if passed else 1
