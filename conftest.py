@@ -35,3 +35,27 @@ def other_company(db):
     from companies.factories import CompanyFactory
 
     return CompanyFactory()
+
+
+@pytest.fixture
+def api_client():
+    """An unauthenticated DRF test client."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(db):
+    """``client_for(user)``: an API client that sends ``user``'s real token
+    (``Authorization: Token <key>``), so TokenAuthentication itself is tested."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

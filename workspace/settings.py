@@ -154,6 +154,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # The API reads JSON only (docs/api.md); the token endpoint also takes forms.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Service ValidationError -> 400, IntegrityError -> 409: never a 500.
+    "EXCEPTION_HANDLER": "workspace.api.exceptions.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -165,6 +169,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # <id:...> path parameters (workspace/api/converters.py): bigint ids.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807},
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workspace.api.schema.postprocess",
+    ],
 }
 
 # --- Security (production) ------------------------------------------------

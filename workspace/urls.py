@@ -5,5 +5,6 @@ from workspace.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("workspace.api_urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -1,0 +1,73 @@
+"""Read paths of the chat app, scoped to what the caller may see.
+
+A caller sees the channels of their own company that are public or of which
+they are a member, and the messages of those channels. Everything else (another
+tenant's, a private channel they are not in) does not exist for them: the views
+answer 404 exactly as for a missing id.
+"""
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.models import Channel, ChannelMembership, Message, MessageReaction
+from companies.models import User
+
+
+def _is_member(user: User, channel_ref: str = "pk") -> Exists:
+    return Exists(ChannelMembership.objects.filter(channel_id=OuterRef(channel_ref), user_id=user.pk))
+
+
+def channel_list_visible(*, user: User) -> QuerySet[Channel]:
+    """Channels of the caller's company that are public or have them as member,
+    annotated with ``is_member``."""
+    if user.company_id is None:
+        return Channel.objects.none()
+    return (
+        Channel.objects.filter(company_id=user.company_id)
+        .annotate(is_member=_is_member(user))
+        .filter(Q(is_private=False) | Q(is_member=True))
+        .order_by("name", "id")
+    )
+
+
+def channel_members(*, channel: Channel) -> QuerySet[ChannelMembership]:
+    return channel.memberships.select_related("user").order_by("joined_at", "id")
+
+
+def _with_details(messages: QuerySet[Message]) -> QuerySet[Message]:
+    replies = (
+        Message.objects.filter(parent_id=OuterRef("pk"))
+        .order_by()
+        .values("parent_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return messages.annotate(
+        reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))
+    ).prefetch_related(
+        Prefetch("reactions", queryset=MessageReaction.objects.order_by("created_at", "id"))
+    )
+
+
+def message_list_visible(*, user: User) -> QuerySet[Message]:
+    """Messages of every channel the caller can see, with ``reply_count`` and
+    their reactions prefetched."""
+    if user.company_id is None:
+        return Message.objects.none()
+    messages = Message.objects.filter(channel__company_id=user.company_id).filter(
+        Q(channel__is_private=False) | _is_member(user, "channel_id")
+    )
+    return _with_details(messages)
+
+
+def channel_messages(*, channel: Channel) -> QuerySet[Message]:
+    """A channel's messages, replies included (the API's filter picks the
+    top-level ones or one thread; the paginator orders newest first)."""
+    return _with_details(Message.objects.filter(channel=channel))
+
+
+def is_channel_member(*, channel: Channel, user: User) -> bool:
+    annotated = getattr(channel, "is_member", None)
+    if annotated is not None:
+        return annotated
+    return ChannelMembership.objects.filter(channel=channel, user=user).exists()

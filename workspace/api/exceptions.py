@@ -1,0 +1,69 @@
+"""Error handling of the API: every error is a JSON 4xx, never a 500.
+
+DRF handles its own exceptions; this handler adds what the services and the
+database raise:
+
+- ``django.core.exceptions.ValidationError`` (services, ``full_clean``) -> 400
+  with field errors (``__all__`` becomes ``non_field_errors``), or 409 when the
+  error is a uniqueness violation (code ``unique``).
+- ``IntegrityError`` (a constraint the database refused, typically a race the
+  Python checks could not see) -> 409 ``{"detail": ...}``.
+- ``DataError`` (a value the database cannot store) -> 400 ``{"detail": ...}``.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Malformed request."
+    default_code = "bad_request"
+
+
+class Conflict(exceptions.APIException):
+    """409: the request is well formed but conflicts with the current state
+    (a duplicate, a second check-in, a check-out with none open...)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+def error_dict(exc: DjangoValidationError, *, rename: dict[str, str] | None = None) -> dict | list:
+    """A Django ``ValidationError`` as DRF's error shape: ``{field: [messages]}``."""
+    if not hasattr(exc, "error_dict"):
+        return {api_settings.NON_FIELD_ERRORS_KEY: list(exc.messages)}
+    rename = {NON_FIELD_ERRORS: api_settings.NON_FIELD_ERRORS_KEY, **(rename or {})}
+    result: dict[str, list[str]] = {}
+    for field, errors in exc.message_dict.items():
+        result.setdefault(rename.get(field, field), []).extend(errors)
+    return result
+
+
+def is_unique_violation(exc: DjangoValidationError) -> bool:
+    errors = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
+    return any(error.code in {"unique", "unique_together"} for group in errors for error in group)
+
+
+def conflict(exc: DjangoValidationError, *, rename: dict[str, str] | None = None) -> Conflict:
+    """Turn a service's ``ValidationError`` into a 409 with the same field errors."""
+    return Conflict(error_dict(exc, rename=rename))
+
+
+def bad_request(exc: DjangoValidationError, *, rename: dict[str, str] | None = None):
+    return exceptions.ValidationError(error_dict(exc, rename=rename))
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = conflict(exc) if is_unique_violation(exc) else bad_request(exc)
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict("The request conflicts with data that changed meanwhile; reload and retry.")
+    elif isinstance(exc, DataError):
+        exc = BadRequest("A value cannot be stored (out of range or malformed).")
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,17 @@
+from rest_framework.permissions import BasePermission
+
+
+class IsCompanyMember(BasePermission):
+    """An authenticated person who belongs to a company (tenant).
+
+    Platform superusers have no company: they use the admin, and the API
+    answers 403 to them everywhere except ``/api/me/``. Unauthenticated
+    requests get 401 (DRF turns a failed permission into ``NotAuthenticated``
+    when no credentials were accepted).
+    """
+
+    message = "Only members of a company can use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.company_id is not None)

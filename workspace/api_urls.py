@@ -1,0 +1,54 @@
+"""Routes of the REST API, included under ``api/`` (docs/api.md)."""
+
+from django.http import JsonResponse
+from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from chat import views as chat
+from companies import views as companies
+from meetings import views as meetings
+from workspace.api.auth import TokenView
+from workspace.api.converters import IdConverter
+
+register_converter(IdConverter, "id")
+
+
+def not_found(request, *args, **kwargs):
+    """Any other path under /api/: the API's JSON 404, also in DEBUG (where
+    Django would answer with an HTML page)."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("me/", companies.MeView.as_view(), name="api-me"),
+    path("users/", companies.UserListView.as_view(), name="api-user-list"),
+    path("users/<id:pk>/", companies.UserDetailView.as_view(), name="api-user-detail"),
+    path("channels/", chat.ChannelListView.as_view(), name="api-channel-list"),
+    path("channels/<id:pk>/", chat.ChannelDetailView.as_view(), name="api-channel-detail"),
+    path("channels/<id:pk>/members/", chat.ChannelMemberListView.as_view(), name="api-channel-members"),
+    path(
+        "channels/<id:pk>/members/<id:user_id>/",
+        chat.ChannelMemberDetailView.as_view(),
+        name="api-channel-member-detail",
+    ),
+    path("channels/<id:pk>/messages/", chat.ChannelMessageListView.as_view(), name="api-channel-messages"),
+    path("messages/<id:pk>/", chat.MessageDetailView.as_view(), name="api-message-detail"),
+    path("messages/<id:pk>/reactions/", chat.MessageReactionListView.as_view(), name="api-message-reactions"),
+    path(
+        "messages/<id:pk>/reactions/<str:emoji>/",
+        chat.MessageReactionDetailView.as_view(),
+        name="api-message-reaction-detail",
+    ),
+    path("meetings/", meetings.MeetingListView.as_view(), name="api-meeting-list"),
+    path("meetings/<id:pk>/", meetings.MeetingDetailView.as_view(), name="api-meeting-detail"),
+    path("meetings/<id:pk>/rsvp/", meetings.MeetingRsvpView.as_view(), name="api-meeting-rsvp"),
+    path("meetings/<id:pk>/join/", meetings.MeetingJoinView.as_view(), name="api-meeting-join"),
+    path("meetings/<id:pk>/leave/", meetings.MeetingLeaveView.as_view(), name="api-meeting-leave"),
+    path("attendance/", companies.AttendanceListView.as_view(), name="api-attendance-list"),
+    path("attendance/check-in/", companies.AttendanceCheckInView.as_view(), name="api-attendance-check-in"),
+    path("attendance/check-out/", companies.AttendanceCheckOutView.as_view(), name="api-attendance-check-out"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", not_found),
+]
