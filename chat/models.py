@@ -1,20 +1,10 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Length, Trim
-from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
+from workspace.db.constraints import not_blank
 from workspace.tenancy import ensure_same_company
-
-
-def not_blank(field: str, name: str) -> models.CheckConstraint:
-    """A body/name made only of spaces is refused by the database itself."""
-    return models.CheckConstraint(
-        condition=GreaterThan(Length(Trim(field)), 0),
-        name=name,
-        violation_error_message=f"{field.capitalize()} may not be blank.",
-    )
 
 
 class Channel(models.Model):

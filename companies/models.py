@@ -2,11 +2,9 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Length, Trim
-from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from workspace.db.constraints import PostgresOnlyExclusionConstraint, TsTzRange
+from workspace.db.constraints import PostgresOnlyExclusionConstraint, TsTzRange, not_blank
 from workspace.tenancy import ensure_same_company
 
 
@@ -21,10 +19,7 @@ class Company(models.Model):
         ordering = ["name"]
         verbose_name_plural = "companies"
         constraints = [
-            models.CheckConstraint(
-                condition=GreaterThan(Length(Trim("name")), 0),
-                name="companies_company_name_not_blank",
-            ),
+            not_blank("name", "companies_company_name_not_blank"),
             models.CheckConstraint(condition=~Q(slug=""), name="companies_company_slug_not_blank"),
         ]
 

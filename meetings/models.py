@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from chat.models import not_blank
+from workspace.db.constraints import not_blank
 from workspace.tenancy import ensure_same_company
 
 

@@ -31,7 +31,7 @@ def test_company_slug_is_unique():
         Company.objects.create(name="Acme again", slug="acme")
 
 
-@pytest.mark.parametrize("name", ["", "   "])
+@pytest.mark.parametrize("name", ["", "   ", "\n\t", "\u00a0\u3000"])
 def test_company_name_is_not_blank(name):
     with refused_by("companies_company_name_not_blank"):
         Company.objects.create(name=name, slug="blank")

@@ -45,7 +45,7 @@ def test_meeting_end_cannot_be_moved_before_its_start():
         Meeting.objects.filter(pk=meeting.pk).update(ends_at=meeting.starts_at - timedelta(minutes=1))
 
 
-@pytest.mark.parametrize("title", ["", "   "])
+@pytest.mark.parametrize("title", ["", "   ", "\n\t", "\u00a0\u3000"])
 def test_meeting_title_is_not_blank(title):
     organizer = UserFactory()
     with refused_by("meetings_meeting_title_not_blank"):
