@@ -317,3 +317,16 @@ def refused_by(constraint: str, *, sqlite: str | None = None):
         with transaction.atomic():
             yield
             connection.check_constraints()
+
+
+@contextmanager
+def invalid(*fields: str):
+    """Expect a ``ValidationError`` (services, ``full_clean``) whose error
+    dict names each of ``fields``; yields pytest's ``ExceptionInfo``."""
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        yield info
+    named = set(getattr(info.value, "error_dict", {}))
+    assert set(fields) <= named, f"expected errors on {sorted(fields)}, got {info.value!r}"
