@@ -49,6 +49,13 @@ class TenantSize:
             errors.append("every size must be at least 1")
         return errors
 
+    @property
+    def rows(self) -> int:
+        """Rows the tenant owns: its company, people, memberships and the rest."""
+        return 1 + self.users + self.channels * (1 + self.users) + sum(
+            (self.messages, self.reactions, self.meetings, self.participants, self.attendance)
+        )
+
     def describe(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name):,}" for f in fields(self))
 
@@ -68,6 +75,9 @@ class RunSize:
     posts_per_writer: int = 500
     #: pages of 50 messages walked through the API
     pages: int = 20
+    #: one-shot paths (purge, erasure) run this many times, each on freshly
+    #: rebuilt data; the table shows the median run
+    repeat: int = 3
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -93,4 +103,5 @@ SMOKE = RunSize(
     writers=2,
     posts_per_writer=25,
     pages=3,
+    repeat=1,
 )
