@@ -189,6 +189,11 @@ def _page_stats(latencies: list[float], queries: list[int]) -> dict:
 
 
 def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
+    """Walk ``pages`` pages of the channel's messages through the API, in
+    process (DRF's APIClient, ``force_authenticate``: no token lookup). One
+    warm-up request first (lazy imports, URL resolver; and the first request
+    of the user writes ``last_active``, throttled to once per
+    ``LAST_ACTIVE_RESOLUTION``), as a running server would be warm."""
     from rest_framework.test import APIClient
 
     from companies.models import User
@@ -196,57 +201,85 @@ def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
     client = APIClient()
     client.force_authenticate(user=User.objects.get(pk=user_id))
     url = f"/api/channels/{channel_id}/messages/"
-    latencies, queries, items = [], [], []
+    client.get(url)
+    latencies, queries, items, seen = [], [], [], []
     with Probe().measure() as probe:
         while url and len(latencies) < pages:
             before = probe.queries
             t0 = time.perf_counter()
             response = client.get(url)
-            latencies.append(time.perf_counter() - t0)
-            queries.append(probe.queries - before)
             if response.status_code != 200:
                 raise RuntimeError(f"GET {url} -> {response.status_code}: {response.content[:300]!r}")
             body = response.json()
+            latencies.append(time.perf_counter() - t0)
+            queries.append(probe.queries - before)
             items.append(len(body["results"]))
+            seen += [(m["id"], m["reply_count"], len(m["reactions"])) for m in body["results"]]
             url = body.get("next")
-    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items}
+    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
 
 
-#: What the limit fetches per page: the columns the API returns.
+#: The limit for one page of the API's response (top-level messages, newest
+#: first, with their reply count and reactions, only if the caller may see
+#: the channel): one keyset query, JSON built by the database.
 RAW_PAGE_SQL = """
-    SELECT m.id, m.channel_id, m.author_id, m.parent_id, m.body, m.created_at, m.edited_at
+    SELECT m.id, m.channel_id, m.author_id, m.parent_id, m.body, m.created_at, m.edited_at,
+           (SELECT count(*) FROM chat_message r WHERE r.parent_id = m.id) AS reply_count,
+           COALESCE((SELECT json_agg(json_build_object(
+                         'user', x.user_id, 'emoji', x.emoji, 'created_at', x.created_at)
+                         ORDER BY x.created_at, x.id)
+                     FROM chat_messagereaction x WHERE x.message_id = m.id), '[]') AS reactions
     FROM chat_message m
-    WHERE m.channel_id = %s AND (m.created_at, m.id) < (%s, %s)
+    JOIN chat_channel c ON c.id = m.channel_id
+    WHERE m.channel_id = %s AND c.company_id = %s AND m.parent_id IS NULL
+      AND (NOT c.is_private OR EXISTS (
+           SELECT 1 FROM chat_channelmembership cm WHERE cm.channel_id = c.id AND cm.user_id = %s))
+      AND (m.created_at, m.id) < (%s, %s)
     ORDER BY m.created_at DESC, m.id DESC
     LIMIT %s
 """
 
 
-def list_raw(*, channel_id: int, pages: int, page_size: int = 50) -> dict:
-    """The limit: a keyset query per page, rows turned into JSON."""
+def list_raw(*, channel_id: int, user_id: int, pages: int, page_size: int = 50) -> dict:
+    """The limit: one keyset query per page, rows turned into the same JSON."""
+    import base64
     import json
 
     from django.core.serializers.json import DjangoJSONEncoder
 
-    columns = ["id", "channel", "author", "parent", "body", "created_at", "edited_at"]
-    latencies, queries, items = [], [], []
-    cursor_key = (datetime(9999, 1, 1, tzinfo=UTC), 2**62)
+    from companies.models import User
+
+    company_id = User.objects.values_list("company_id", flat=True).get(pk=user_id)
+    columns = ["id", "channel", "author", "parent", "body", "created_at", "edited_at", "reply_count", "reactions"]
+    start = (datetime(9999, 1, 1, tzinfo=UTC), 2**62)
+
+    def page_after(key):
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_PAGE_SQL, [channel_id, company_id, user_id, *key, page_size + 1])
+            rows = cursor.fetchall()
+        page = [dict(zip(columns, row)) for row in rows[:page_size]]
+        for item in page:
+            if isinstance(item["reactions"], str):
+                item["reactions"] = json.loads(item["reactions"])
+        more = len(rows) > page_size
+        next_key = (page[-1]["created_at"], page[-1]["id"]) if more else None
+        cursor_text = base64.urlsafe_b64encode(repr(next_key).encode()).decode() if more else None
+        json.dumps({"next": cursor_text, "previous": None, "results": page}, cls=DjangoJSONEncoder)
+        return page, next_key
+
+    page_after(start)  # warm-up, like the API path
+    latencies, queries, items, seen = [], [], [], []
+    key = start
     with Probe().measure() as probe:
-        for _ in range(pages):
+        while key is not None and len(latencies) < pages:
             before = probe.queries
             t0 = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(RAW_PAGE_SQL, [channel_id, *cursor_key, page_size + 1])
-                rows = cursor.fetchall()
-            page = [dict(zip(columns, row)) for row in rows[:page_size]]
-            json.dumps({"results": page, "next": bool(rows[page_size:])}, cls=DjangoJSONEncoder)
+            page, key = page_after(key)
             latencies.append(time.perf_counter() - t0)
             queries.append(probe.queries - before)
             items.append(len(page))
-            if len(rows) <= page_size:
-                break
-            cursor_key = (page[-1]["created_at"], page[-1]["id"])
-    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items}
+            seen += [(m["id"], m["reply_count"], len(m["reactions"])) for m in page]
+    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
 
 
 PATHS = {
