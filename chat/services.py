@@ -81,6 +81,9 @@ def channel_create(
         company=company, name=name.strip(), topic=topic, is_private=is_private, created_by=created_by
     )
     channel.full_clean()
+    foreign = [user for user in members if user.company_id != company.pk]
+    if foreign:
+        raise ValidationError({"members": f"User {foreign[0].pk} belongs to another company."})
     channel.save()
     people = list(members)
     if created_by is not None and created_by not in people:
@@ -125,14 +128,25 @@ def membership_remove(*, channel: Channel, user: User) -> None:
         raise ValidationError({"user": "This user is not a member of the channel."})
 
 
+BODY_MAX_LENGTH = Message._meta.get_field("body").max_length
+EMOJI_MAX_LENGTH = MessageReaction._meta.get_field("emoji").max_length
+
+
+def _clean_body(body: str) -> str:
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "The message body may not be blank."})
+    # A TextField's max_length is not a database constraint: check it here.
+    if len(body) > BODY_MAX_LENGTH:
+        raise ValidationError({"body": f"Ensure the message has at most {BODY_MAX_LENGTH} characters."})
+    return body
+
+
 def _validate_message(*, channel: Channel, author: User, body: str, parent: Message | None) -> str:
     ensure_same_company(channel.company_id, author=author)
     if parent is not None and parent.channel_id != channel.pk:
         raise ValidationError({"parent": "The parent message is in another channel."})
-    body = body.strip()
-    if not body:
-        raise ValidationError({"body": "The message body may not be blank."})
-    return body
+    return _clean_body(body)
 
 
 @transaction.atomic
@@ -190,9 +204,7 @@ def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> l
 
 @transaction.atomic
 def message_update(*, message: Message, body: str) -> Message:
-    body = body.strip()
-    if not body:
-        raise ValidationError({"body": "The message body may not be blank."})
+    body = _clean_body(body)
     message.body = body
     message.edited_at = timezone.now()
     message.save(update_fields=["body", "edited_at"])
@@ -210,6 +222,8 @@ def reaction_add(*, message: Message, user: User, emoji: str) -> MessageReaction
     emoji = emoji.strip()
     if not emoji:
         raise ValidationError({"emoji": "The emoji may not be blank."})
+    if len(emoji) > EMOJI_MAX_LENGTH:
+        raise ValidationError({"emoji": f"Ensure the emoji has at most {EMOJI_MAX_LENGTH} characters."})
     try:
         with transaction.atomic():
             return MessageReaction.objects.create(message=message, user=user, emoji=emoji)
