@@ -38,5 +38,8 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     company = factory.SelfAttribute("user.company")
-    check_in = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=8))
+    # Each attendance on its own past day (an 8-hour workday ending at least a
+    # day ago), so several for one user never overlap (the PostgreSQL
+    # exclusion constraint would refuse them) and none is still open.
+    check_in = factory.Sequence(lambda n: timezone.now() - timedelta(days=n + 1, hours=8))
     check_out = factory.LazyAttribute(lambda o: o.check_in + timedelta(hours=8))
