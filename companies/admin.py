@@ -1,25 +1,277 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""Admin for inspecting tenants, people and attendance (docs/integrity.md).
 
+Writes go through companies.services; a company's delete page summarises
+everything the cascade removes (set-based counts, no row loaded) and the
+delete itself is the tenant purge (``company_purge``).
+"""
+
+import dataclasses
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import quote
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
+
+from companies import services
 from companies.models import Attendance, Company, User
+from workspace.adminkit import FixedOnChangeMixin, IsNullFilter, adopt, count_of
+
+#: Rows listed per table on a company's delete page (all are counted).
+DELETE_PREVIEW = 10
 
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
+    list_display = ["name", "slug", "created_at", "people", "channel_count", "meeting_count"]
     search_fields = ["name", "slug"]
+    list_filter = [("created_at", admin.DateFieldListFilter)]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at"]
+    prepopulated_fields = {"slug": ("name",)}
+    ordering = ["name"]
+
+    def get_queryset(self, request):
+        from chat.models import Channel
+        from meetings.models import Meeting
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _people=count_of(User, "company"),
+                _channels=count_of(Channel, "company"),
+                _meetings=count_of(Meeting, "company"),
+            )
+        )
+
+    @admin.display(description="people", ordering="_people")
+    def people(self, obj):
+        return obj._people
+
+    @admin.display(description="channels", ordering="_channels")
+    def channel_count(self, obj):
+        return obj._channels
+
+    @admin.display(description="meetings", ordering="_meetings")
+    def meeting_count(self, obj):
+        return obj._meetings
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            adopt(obj, services.company_create(name=obj.name, slug=obj.slug))
+
+    # --- Deleting a company is the tenant purge -----------------------------
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        if "delete_selected" in actions:
+            label = "Purge selected companies and everything they own"
+            actions["delete_selected"] = dataclasses.replace(
+                actions["delete_selected"], description=label, plural_description=label
+            )
+        return actions
+
+    def delete_model(self, request, obj):
+        services.company_purge(company=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for company in list(queryset):
+                services.company_purge(company=company)
+
+    def get_deleted_objects(self, objs, request):
+        """What the cascade removes, per table: counted with one set-based
+        query per table (the lineage's CASCADE paths), with the first rows of
+        each table linked. Django's default would load every row of the
+        tenant into memory first."""
+        from workspace.integrity.lineage import cascade_counts, tenant_rows
+
+        to_delete, model_count, perms_needed = [], {}, set()
+        for company in objs:
+            children = []
+            for model, count in cascade_counts(company.pk).items():
+                if model is Company or not count:
+                    continue
+                opts = model._meta
+                plural = str(opts.verbose_name_plural)
+                model_count[plural] = model_count.get(plural, 0) + count
+                if self.admin_site.is_registered(model):
+                    if not self.admin_site.get_model_admin(model).has_delete_permission(request):
+                        perms_needed.add(opts.verbose_name)
+                preview = [self._link(obj) for obj in tenant_rows(model, company.pk)[:DELETE_PREVIEW]]
+                if count > len(preview):
+                    preview.append(f"… and {count - len(preview)} more")
+                children += [f"{capfirst(plural)}: {count}", preview]
+            to_delete += [self._link(company), children]
+        model_count = {str(Company._meta.verbose_name_plural): len(objs), **model_count}
+        return to_delete, model_count, perms_needed, []
+
+    def _link(self, obj):
+        opts = obj._meta
+        label = f"{capfirst(opts.verbose_name)}: {obj}"
+        if not self.admin_site.is_registered(type(obj)):
+            return label
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+        except NoReverseMatch:
+            return label
+        return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, str(obj))
+
+
+class WorkspaceUserCreationForm(AdminUserCreationForm):
+    """A person belongs to a company; platform superusers (no company) are
+    created with ``createsuperuser``."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "company", "role")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "company" in self.fields:
+            self.fields["company"].required = True
+
+
+class WorkspaceUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        # The company field is read-only once set, so Django skips the check
+        # constraint that involves it: enforce it here (a form error, not an
+        # IntegrityError).
+        company = cleaned.get("company", self.instance.company)
+        if company is None and "is_superuser" in cleaned and not cleaned["is_superuser"]:
+            self.add_error("is_superuser", ValidationError("Only platform superusers may have no company."))
+        return cleaned
+
+
+class LastActiveFilter(IsNullFilter):
+    title = "activity"
+    parameter_name = "active"
+    field = "last_active"
+    null_label = "Never active"
+    not_null_label = "Active at least once"
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "company", "role", "last_active", "is_staff"]
-    list_filter = ["company", "role", "is_staff", "is_superuser"]
-    readonly_fields = ["last_active"]
+    form = WorkspaceUserChangeForm
+    add_form = WorkspaceUserCreationForm
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "company",
+        "role",
+        "is_active",
+        "is_staff",
+        "last_active",
+        "last_login",
+        "date_joined",
+    ]
+    list_filter = [
+        "company",
+        "role",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        LastActiveFilter,
+        ("last_active", admin.DateFieldListFilter),
+        ("date_joined", admin.DateFieldListFilter),
+    ]
+    search_fields = ["username", "first_name", "last_name", "email", "company__name", "company__slug"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+    readonly_fields = ["last_active", "last_login", "date_joined"]
     fieldsets = BaseUserAdmin.fieldsets + (("Workspace", {"fields": ("company", "role", "last_active")}),)
-    add_fieldsets = BaseUserAdmin.add_fieldsets + (("Workspace", {"fields": ("company", "role")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "company", "role", "usable_password", "password1", "password2")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.company_id is not None:
+            # Moving a person to another company would make all they wrote
+            # cross-tenant: the company is fixed once set.
+            fields.append("company")
+        return fields
+
+    def delete_model(self, request, obj):
+        services.user_erase(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for user in list(queryset):
+                services.user_erase(user=user)
+
+
+class OpenFilter(IsNullFilter):
+    title = "status"
+    parameter_name = "open"
+    field = "check_out"
+    null_label = "Open (checked in)"
+    not_null_label = "Closed"
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(admin.ModelAdmin):
-    list_display = ["user", "company", "check_in", "check_out"]
-    list_filter = ["company"]
+class AttendanceAdmin(FixedOnChangeMixin, admin.ModelAdmin):
+    list_display = ["user", "company", "check_in", "check_out", "is_open"]
+    list_filter = ["company", OpenFilter, ("check_in", admin.DateFieldListFilter)]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "company__name"]
+    list_select_related = ["user", "company"]
+    autocomplete_fields = ["company", "user"]
+    date_hierarchy = "check_in"
+    fixed_on_change = ("company", "user")
+    actions = ["check_out_now"]
+
+    @admin.display(boolean=True, description="open")
+    def is_open(self, obj):
+        return obj.check_out is None
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class AttendanceForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                user = cleaned.get("user", self.instance.user if self.instance.user_id else None)
+                check_in = cleaned.get("check_in", self.instance.check_in)
+                if user is not None and check_in is not None and not self.errors:
+                    # The database refuses overlaps on PostgreSQL only; the
+                    # service's rule gives the same form error everywhere.
+                    try:
+                        services._refuse_overlap(
+                            user=user,
+                            start=check_in,
+                            end=cleaned.get("check_out"),
+                            exclude_pk=self.instance.pk,
+                        )
+                    except ValidationError as error:
+                        self.add_error(None, error.messages)
+                return cleaned
+
+        return AttendanceForm
+
+    @admin.action(description="Check out the selected open attendances now")
+    def check_out_now(self, request, queryset):
+        done, failed = 0, []
+        for attendance in queryset.filter(check_out__isnull=True).select_related("user"):
+            try:
+                services.attendance_check_out(user=attendance.user)
+                done += 1
+            except ValidationError as error:
+                failed.append(f"{attendance.user}: {' '.join(error.messages)}")
+        self.message_user(request, f"Checked out {done} attendance(s).", messages.SUCCESS)
+        for line in failed:
+            self.message_user(request, line, messages.ERROR)

@@ -1,0 +1,191 @@
+"""Company, person and attendance admin: the delete page summarises the
+cascade, deleting is the tenant purge, and bad input is a form error."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from companies import services
+from companies.models import Attendance, Company, User
+from workspace.integrity.lineage import cascade_counts, tenant_models, tenant_rows
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def tenant(db):
+    from workspace.testing import build_populated_tenant
+
+    return build_populated_tenant()
+
+
+@pytest.fixture
+def bystander(db):
+    from workspace.testing import build_populated_tenant
+
+    return build_populated_tenant()
+
+
+@pytest.fixture
+def purge_calls(monkeypatch):
+    calls = []
+    real = services.company_purge
+
+    def spy(*, company):
+        calls.append(company.pk)
+        return real(company=company)
+
+    monkeypatch.setattr(services, "company_purge", spy)
+    return calls
+
+
+def _tenant_pks(company_id):
+    return {m: set(tenant_rows(m, company_id).values_list("pk", flat=True)) for m in tenant_models()}
+
+
+def _left(pks):
+    return {m._meta.label: n for m, ids in pks.items() if (n := m._base_manager.filter(pk__in=ids).count())}
+
+
+def test_delete_page_summarises_everything_the_cascade_removes(admin_client, tenant, bystander):
+    url = reverse("admin:companies_company_delete", args=[tenant.company.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    summary = dict(response.context["model_count"])
+    counts = {str(m._meta.verbose_name_plural): n for m, n in cascade_counts(tenant.company.pk).items() if n}
+    assert summary == counts
+    # The sample tenant's real numbers, not the bystander's too.
+    assert summary["messages"] == len(tenant.messages) + len(tenant.replies)
+    assert summary["users"] == len(tenant.users)
+    assert summary["message reactions"] == len(tenant.reactions)
+    content = response.content.decode()
+    assert f"Messages: {summary['messages']}" in content
+    assert str(bystander.company) not in content
+
+
+def test_confirming_the_delete_purges_the_tenant_through_the_service(
+    admin_client, tenant, bystander, purge_calls
+):
+    pks = _tenant_pks(tenant.company.pk)
+    others = _tenant_pks(bystander.company.pk)
+    url = reverse("admin:companies_company_delete", args=[tenant.company.pk])
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert purge_calls == [tenant.company.pk]
+    assert _left(pks) == {}
+    assert {m: set(m._base_manager.filter(pk__in=ids).values_list("pk", flat=True)) for m, ids in others.items()} == others
+
+
+def test_purge_action_asks_for_confirmation_then_purges(admin_client, tenant, bystander, purge_calls):
+    url = reverse("admin:companies_company_changelist")
+    data = {"action": "delete_selected", "_selected_action": [tenant.company.pk]}
+    confirmation = admin_client.post(url, data)
+    assert confirmation.status_code == 200  # the confirmation page, nothing deleted yet
+    assert purge_calls == []
+    assert Company.objects.filter(pk=tenant.company.pk).exists()
+    assert dict(confirmation.context["model_count"])["messages"] == len(tenant.messages) + len(tenant.replies)
+    assert "Purge selected companies" in admin_client.get(url).content.decode()
+
+    response = admin_client.post(url, {**data, "post": "yes"})
+    assert response.status_code == 302
+    assert purge_calls == [tenant.company.pk]
+    assert not Company.objects.filter(pk=tenant.company.pk).exists()
+    assert Company.objects.filter(pk=bystander.company.pk).exists()
+
+
+def test_adding_a_company_goes_through_the_service(admin_client, monkeypatch):
+    calls = []
+    real = services.company_create
+    monkeypatch.setattr(services, "company_create", lambda **kw: calls.append(kw) or real(**kw))
+    response = admin_client.post(reverse("admin:companies_company_add"), {"name": "Hooli", "slug": "hooli"})
+    assert response.status_code == 302
+    assert calls == [{"name": "Hooli", "slug": "hooli"}]
+    assert Company.objects.get(slug="hooli").name == "Hooli"
+
+
+def test_adding_a_person_without_company_is_a_form_error(admin_client):
+    response = admin_client.post(
+        reverse("admin:companies_user_add"),
+        {"username": "nobody", "role": "member", "usable_password": "false"},
+    )
+    assert response.status_code == 200
+    assert "company" in response.context["adminform"].form.errors
+    assert not User.objects.filter(username="nobody").exists()
+
+
+def test_company_of_a_person_is_read_only_on_change(admin_client, tenant):
+    user = tenant.members[0]
+    url = reverse("admin:companies_user_change", args=[user.pk])
+    response = admin_client.get(url)
+    assert "company" not in response.context["adminform"].form.fields
+    assert response.status_code == 200
+
+
+def test_deleting_a_person_is_the_erasure_service(admin_client, tenant, monkeypatch):
+    calls = []
+    real = services.user_erase
+    monkeypatch.setattr(services, "user_erase", lambda *, user: calls.append(user.pk) or real(user=user))
+    author = tenant.members[0]
+    response = admin_client.post(reverse("admin:companies_user_delete", args=[author.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert calls == [author.pk]
+    assert not User.objects.filter(pk=author.pk).exists()
+
+
+def test_cross_tenant_attendance_is_a_form_error(admin_client, tenant, other_company):
+    response = admin_client.post(
+        reverse("admin:companies_attendance_add"),
+        {
+            "company": other_company.pk,
+            "user": tenant.members[2].pk,
+            "check_in_0": "2020-01-01",
+            "check_in_1": "09:00:00",
+        },
+    )
+    assert response.status_code == 200
+    assert "belongs to another company" in str(response.context["adminform"].form.errors)
+    assert not Attendance.objects.filter(company=other_company).exists()
+
+
+def test_overlapping_attendance_is_a_form_error(admin_client, tenant):
+    user = tenant.members[2]
+    closed = Attendance.objects.filter(user=user, check_out__isnull=False).first()
+    start = closed.check_in + timedelta(hours=1)
+    response = admin_client.post(
+        reverse("admin:companies_attendance_add"),
+        {
+            "company": tenant.company.pk,
+            "user": user.pk,
+            "check_in_0": start.strftime("%Y-%m-%d"),
+            "check_in_1": start.strftime("%H:%M:%S"),
+            "check_out_0": (start + timedelta(hours=1)).strftime("%Y-%m-%d"),
+            "check_out_1": (start + timedelta(hours=1)).strftime("%H:%M:%S"),
+        },
+    )
+    assert response.status_code == 200
+    assert "overlaps" in str(response.context["adminform"].form.errors)
+
+
+def test_check_out_action_closes_open_attendances_through_the_service(admin_client, tenant):
+    open_attendance = Attendance.objects.get(user=tenant.members[0], check_out__isnull=True)
+    before = timezone.now()
+    response = admin_client.post(
+        reverse("admin:companies_attendance_changelist"),
+        {"action": "check_out_now", "_selected_action": [open_attendance.pk]},
+    )
+    assert response.status_code == 302
+    open_attendance.refresh_from_db()
+    assert open_attendance.check_out >= before
+    tenant.members[0].refresh_from_db()
+    assert tenant.members[0].last_active >= before  # the service's lifecycle effect

@@ -1,0 +1,127 @@
+"""Meetings admin: writes through meetings.services, cross-tenant picks are
+form errors, RSVP actions use the service."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from companies.models import User
+from meetings.models import Meeting, MeetingParticipant
+from workspace.tests.admin_forms import add_inline_row, admin_form_data
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def tenant(db):
+    from workspace.testing import build_populated_tenant
+
+    return build_populated_tenant()
+
+
+@pytest.fixture
+def bystander(db):
+    from workspace.testing import build_populated_tenant
+
+    return build_populated_tenant()
+
+
+def _dt(prefix, value):
+    return {f"{prefix}_0": value.strftime("%Y-%m-%d"), f"{prefix}_1": value.strftime("%H:%M:%S")}
+
+
+def _meeting_form(company, organizer, start, end, **extra):
+    return {
+        "company": company.pk,
+        "organizer": organizer.pk,
+        "title": "Planning",
+        "description": "",
+        **_dt("starts_at", start),
+        **_dt("ends_at", end),
+        **_dt("created_at", timezone.now()),
+        **extra,
+    }
+
+
+def test_adding_a_meeting_goes_through_the_service(admin_client, tenant):
+    start = timezone.now() + timedelta(days=3)
+    response = admin_client.post(
+        reverse("admin:meetings_meeting_add"),
+        _meeting_form(tenant.company, tenant.members[0], start, start + timedelta(hours=1)),
+    )
+    assert response.status_code == 302
+    meeting = Meeting.objects.get(title="Planning")
+    # meeting_create makes the organizer an accepted participant.
+    assert list(meeting.participations.values_list("user", "response")) == [
+        (tenant.members[0].pk, MeetingParticipant.Response.ACCEPTED)
+    ]
+
+
+def test_cross_tenant_organizer_is_a_form_error(admin_client, tenant, bystander):
+    start = timezone.now() + timedelta(days=3)
+    response = admin_client.post(
+        reverse("admin:meetings_meeting_add"),
+        _meeting_form(tenant.company, bystander.members[0], start, start + timedelta(hours=1)),
+    )
+    assert response.status_code == 200
+    assert "belongs to another company" in str(response.context["adminform"].form.errors)
+    assert not Meeting.objects.filter(title="Planning").exists()
+
+
+def test_ending_before_start_is_a_form_error(admin_client, tenant):
+    start = timezone.now() + timedelta(days=3)
+    response = admin_client.post(
+        reverse("admin:meetings_meeting_add"),
+        _meeting_form(tenant.company, tenant.admin, start, start - timedelta(hours=1)),
+    )
+    assert response.status_code == 200
+    assert "must end after it starts" in str(response.context["adminform"].form.errors)
+
+
+def test_participant_inline_refuses_another_tenants_person(admin_client, tenant, bystander):
+    meeting = tenant.meetings[1]
+    url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
+    page = admin_client.get(url)
+    data = add_inline_row(admin_form_data(page), "participations", {"user": bystander.admin.pk, "response": "pending"})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "belongs to another company" in str(response.context["inline_admin_formsets"][0].formset.errors)
+    assert not meeting.participations.filter(user=bystander.admin).exists()
+
+    data = add_inline_row(admin_form_data(page), "participations", {"user": tenant.admin.pk, "response": "tentative"})
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    assert meeting.participations.get(user=tenant.admin).response == "tentative"
+
+
+def test_rsvp_action_uses_the_service(admin_client, tenant):
+    pending = MeetingParticipant.objects.filter(meeting=tenant.meetings[0], response="pending")
+    ids = list(pending.values_list("pk", flat=True))
+    assert ids
+    before = timezone.now()
+    response = admin_client.post(
+        reverse("admin:meetings_meetingparticipant_changelist"),
+        {"action": "mark_declined", "_selected_action": ids},
+    )
+    assert response.status_code == 302
+    rows = MeetingParticipant.objects.filter(pk__in=ids).select_related("user")
+    assert {p.response for p in rows} == {"declined"}
+    # An RSVP is the person's activity (lifecycle receivers).
+    assert all(p.user.last_active and p.user.last_active >= before for p in rows)
+
+
+def test_filters_by_response_and_company(admin_client, tenant, bystander):
+    url = reverse("admin:meetings_meetingparticipant_changelist")
+    response = admin_client.get(url, {"response": "accepted", "meeting__company__id__exact": tenant.company.pk})
+    assert response.status_code == 200
+    shown = {p.pk for p in response.context["cl"].result_list}
+    expected = set(
+        MeetingParticipant.objects.filter(response="accepted", meeting__company=tenant.company).values_list("pk", flat=True)
+    )
+    assert shown == expected and shown
