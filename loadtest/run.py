@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -180,11 +181,21 @@ def main() -> int:
           f"virtual users, {base_url}, database {urlsplit(config['database_url']).path.lstrip('/')}",
           flush=True)
 
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", config["port"])) == 0:
+            print(f"error: 127.0.0.1:{config['port']} is already in use; set LOADTEST_PORT", file=sys.stderr)
+            return 1
     recreate_database(config["database_url"])
     with open(log_path, "w") as log:
         server = start_server(config, env, log)
         try:
             wait_healthy(base_url, server)
+        except RuntimeError as exc:
+            stop_server(server)
+            tail = log_path.read_text(errors="replace").splitlines()[-30:]
+            print(f"error: {exc}; the end of {log_path}:\n" + "\n".join(tail), file=sys.stderr)
+            return 1
+        try:
             return run_load(config, base_url, server, log_path)
         finally:
             stop_server(server)
