@@ -55,3 +55,21 @@ if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"  # heartbeat files off a possibly slow disk
+
+
+def post_worker_init(worker):
+    """Warm up each worker before it takes traffic: import the URLconf (and with
+    it every view) and run /healthz's migration check (it reads the migration
+    files), so that the first requests and probes answer in milliseconds too."""
+    from django.db import DatabaseError, connections
+    from django.urls import get_resolver
+
+    from workspace.health import migrations_applied
+
+    get_resolver().url_patterns
+    try:
+        migrations_applied()
+    except DatabaseError as exc:  # the probe will say so; serving goes on
+        worker.log.warning("healthz warm-up: %s", exc)
+    finally:
+        connections.close_all()
