@@ -6,7 +6,8 @@ Paths:
 - the tenant purge (``companies.services.company_purge``; the admin's delete),
 - ``Company.delete()`` (Django's collector and signals),
 - a raw SQL ``DELETE`` of the company (psql, a retention job),
-- erasure of a person through the ORM (``User.delete()``),
+- erasure of a person through the service (``user_erase``; the admin's
+  delete) and through the ORM (``User.delete()``),
 - erasure of a person by raw SQL: the database cascades, but no receiver
   runs, so lifecycle fields go stale — expected and repaired by
   ``integrity_audit --fix``, which the drill then verifies.
@@ -82,7 +83,7 @@ def _user_pks(user) -> dict[type, list]:
 
 def run_drill() -> list[DrillResult]:
     from companies.models import Company, User
-    from companies.services import company_purge
+    from companies.services import company_purge, user_erase
     from workspace.testing import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
 
     qn = connection.ops.quote_name
@@ -111,6 +112,7 @@ def run_drill() -> list[DrillResult]:
             ("raw SQL DELETE FROM companies_company", lambda c: raw_delete(Company, c.pk)),
         ]
         user_paths: list[tuple[str, Callable[[User], None], bool]] = [
+            ("user_erase(user=...) of an author (service; admin delete)", lambda u: user_erase(user=u), False),
             ("User.delete() of an author (ORM erasure)", lambda u: u.delete(), False),
             ("raw SQL DELETE FROM companies_user (an author)", lambda u: raw_delete(User, u.pk), True),
         ]
@@ -118,7 +120,7 @@ def run_drill() -> list[DrillResult]:
         def measure(path, pks, action, stale_expected=False):
             result = DrillResult(path=path, rows_before=_count(pks), stale_expected=stale_expected)
             bystander_before = snapshot_tenant_rows(bystander.company)
-            savepoint = transaction.savepoint()
+            savepoint = transaction.savepoint_create()
             try:
                 action()
                 result.rows_left = _rows_left(pks)

@@ -142,6 +142,8 @@ def expression_sql(expr, opts=None) -> str:
         args = ", ".join(expression_sql(e, opts) for e in expr.get_source_expressions())
         return f"{function}({args})"
     if isinstance(expr, str):
+        if not expr.isprintable() or any(c.isspace() and c != " " for c in expr):
+            expr = expr.encode("unicode_escape").decode("ascii")  # one line, visible
         return f"'{expr}'"
     if isinstance(expr, list | tuple | set):
         return "(" + ", ".join(expression_sql(v, opts) for v in expr) + ")"
