@@ -99,3 +99,22 @@ def test_server_error_logs_its_traceback_without_secrets(caplog, token):
     for record in caplog.records:
         text = render(record)
         assert SECRET_QUERY not in text and token.key not in text
+
+
+def test_login_logs_neither_the_password_nor_the_token(caplog):
+    caplog.set_level(logging.DEBUG)
+    user = UserFactory(password=PASSWORD)
+
+    ok = Client().post(
+        "/api/auth/token/", {"username": user.username, "password": PASSWORD}, content_type="application/json"
+    )
+    refused = Client().post(
+        "/api/auth/token/", {"username": user.username, "password": PASSWORD + "x"}, content_type="application/json"
+    )
+
+    assert ok.status_code == 200 and refused.status_code == 400
+    token = ok.json()["token"]
+    assert [line["status"] for line in request_lines(caplog)] == [200, 400]
+    for record in caplog.records:
+        text = render(record)
+        assert PASSWORD not in text and token not in text
