@@ -208,7 +208,9 @@ class Command(BaseCommand):
 
         k = 0
         while existing + k < target:
-            size = min(BATCH, target - existing - k)
+            # Replies need their parent's id: a few batches even for small
+            # targets, so threads appear.
+            size = min(BATCH, target - existing - k, max(10, (target - existing) // 4))
             batch = []
             for i in range(size):
                 channel = rng.choice(channels)

@@ -1,0 +1,90 @@
+"""manage.py seed_demo: realistic, idempotent, written through the services."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from chat.models import Channel, Message
+from companies.models import Company, User
+from workspace.integrity.audit import audit
+from workspace.testing import count_rows, snapshot_rows
+
+
+def seed(**options):
+    out = StringIO()
+    call_command("seed_demo", no_progress=True, stdout=out, stderr=StringIO(), **options)
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def development(settings):
+    settings.DEBUG = True  # admin/admin is for development only (the test runner turns DEBUG off)
+
+
+@pytest.fixture
+def seeded(db):
+    return seed(companies=2, users=4, messages=40)
+
+
+def test_fills_companies_with_every_kind_of_row(seeded):
+    assert set(Company.objects.values_list("slug", flat=True)) == {"acme", "globex"}
+    for company in Company.objects.all():
+        assert company.users.count() == 4
+        assert Message.objects.filter(channel__company=company).count() == 40
+        assert Message.objects.filter(channel__company=company, parent__isnull=False).exists()
+        assert company.channels.filter(is_private=True).exists()
+        assert company.meetings.exists() and company.attendances.exists()
+    counts = count_rows(snapshot_rows())
+    for label in ("chat.MessageReaction", "chat.ChannelMembership", "meetings.MeetingParticipant"):
+        assert counts[label] > 0, label
+
+
+def test_lifecycle_fields_are_right_because_the_services_wrote_everything(seeded):
+    assert audit() == []
+    channel = Channel.objects.filter(messages__isnull=False).first()
+    assert channel.last_message_at == channel.messages.order_by("-created_at").first().created_at
+    assert not User.objects.filter(messages__isnull=False, last_active__isnull=True).exists()
+
+
+def test_prints_the_admin_login_and_an_api_token(seeded):
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.company is None and admin.check_password("admin")
+    assert "login: admin / password: admin" in seeded
+    token = Token.objects.get()
+    assert token.key in seeded
+    assert token.user.company is not None and token.user.is_company_admin
+
+
+def test_running_twice_changes_nothing(seeded):
+    before = snapshot_rows()
+    again = seed(companies=2, users=4, messages=40)
+    assert snapshot_rows() == before
+    assert Token.objects.get().key in again
+
+
+def test_a_larger_target_tops_up(seeded):
+    newest = Message.objects.order_by("-created_at").first().created_at
+    seed(companies=3, users=4, messages=50)
+    assert Company.objects.count() == 3
+    for company in Company.objects.all():
+        assert Message.objects.filter(channel__company=company).count() == 50
+    # New messages come after the existing ones: time keeps moving forward.
+    acme = Company.objects.get(slug="acme")
+    assert Message.objects.filter(channel__company=acme, created_at__gt=newest).count() == 10
+    assert audit() == []
+
+
+def test_bad_options_are_a_command_error(db):
+    with pytest.raises(CommandError):
+        seed(users=1)
+
+
+def test_refuses_the_default_admin_password_with_debug_off(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="admin-password"):
+        seed(companies=1, users=2, messages=0)
+    out = seed(companies=1, users=2, messages=0, admin_password="s3cret-enough")
+    assert User.objects.get(username="admin").check_password("s3cret-enough")
+    assert "s3cret-enough" in out
