@@ -4,7 +4,7 @@ from chat import selectors
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import User
 from companies.serializers import company_users
-from workspace.api.fields import IdField, NotBlankCharField, OptionalCharField
+from workspace.api.fields import IdField, NotBlankCharField, OptionalCharField, StrictBooleanField
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -22,7 +22,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 class ChannelCreateSerializer(serializers.Serializer):
     name = NotBlankCharField(max_length=100)
     topic = OptionalCharField(max_length=250, required=False, default="")
-    is_private = serializers.BooleanField(required=False, default=False)
+    is_private = StrictBooleanField(required=False, default=False)
     members = serializers.ListField(
         child=IdField(),
         required=False,
@@ -38,7 +38,7 @@ class ChannelCreateSerializer(serializers.Serializer):
 class ChannelUpdateSerializer(serializers.Serializer):
     name = NotBlankCharField(max_length=100, required=False)
     topic = OptionalCharField(max_length=250, required=False)
-    is_private = serializers.BooleanField(required=False)
+    is_private = StrictBooleanField(required=False)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -113,4 +113,4 @@ class MessageCreateSerializer(serializers.Serializer):
 
 
 class MessageUpdateSerializer(serializers.Serializer):
-    body = NotBlankCharField(max_length=10_000)
+    body = NotBlankCharField(max_length=10_000, required=False)

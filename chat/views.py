@@ -347,9 +347,10 @@ class MessageDetailView(MessageScopedView):
         message = self.get_message()
         if message.author_id != request.user.pk:
             raise PermissionDenied("Only the author may edit a message.")
-        serializer = MessageUpdateSerializer(data=request.data)
+        serializer = MessageUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.message_update(message=message, body=serializer.validated_data["body"])
+        if "body" in serializer.validated_data:
+            services.message_update(message=message, body=serializer.validated_data["body"])
         return Response(MessageSerializer(self.get_message()).data)
 
     @extend_schema(

@@ -12,7 +12,7 @@ from companies import selectors, services
 from companies.models import Attendance
 from companies.serializers import AttendanceSerializer, MeSerializer, UserSerializer
 from workspace.api.exceptions import conflict
-from workspace.api.filters import IdFilter
+from workspace.api.filters import DateFilter, IdFilter
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
 
@@ -58,7 +58,7 @@ class UserDetailView(generics.RetrieveAPIView):
 
 
 class AttendanceFilter(django_filters.FilterSet):
-    date = django_filters.DateFilter(
+    date = DateFilter(
         field_name="check_in", lookup_expr="date", help_text="Attendances checked in on this day (UTC)."
     )
     user = IdFilter(field_name="user_id", help_text="Only this person's (company admins see everyone's).")

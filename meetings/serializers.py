@@ -4,7 +4,7 @@ from chat.selectors import channel_list_visible
 from companies.models import User
 from companies.serializers import company_users
 from meetings.models import Meeting, MeetingParticipant
-from workspace.api.fields import IdField, NotBlankCharField, OptionalCharField
+from workspace.api.fields import IdField, NotBlankCharField, OptionalCharField, StrictDateTimeField
 
 
 class ParticipantSerializer(serializers.ModelSerializer):
@@ -49,8 +49,8 @@ class _MeetingInput(serializers.Serializer):
 class MeetingCreateSerializer(_MeetingInput):
     title = NotBlankCharField(max_length=200)
     description = OptionalCharField(max_length=10_000, required=False, default="")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField(help_text="Must be after starts_at.")
+    starts_at = StrictDateTimeField()
+    ends_at = StrictDateTimeField(help_text="Must be after starts_at.")
     channel = IdField(required=False, allow_null=True, default=None, help_text="A channel you can see.")
     participants = serializers.ListField(
         child=IdField(),
@@ -67,8 +67,8 @@ class MeetingCreateSerializer(_MeetingInput):
 class MeetingUpdateSerializer(_MeetingInput):
     title = NotBlankCharField(max_length=200, required=False)
     description = OptionalCharField(max_length=10_000, required=False)
-    starts_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField(required=False, help_text="Must be after starts_at.")
+    starts_at = StrictDateTimeField(required=False)
+    ends_at = StrictDateTimeField(required=False, help_text="Must be after starts_at.")
     channel = IdField(required=False, allow_null=True, help_text="A channel you can see, or null.")
 
 

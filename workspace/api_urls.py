@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import path, re_path, register_converter
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chat import views as chat
@@ -13,6 +14,7 @@ from workspace.api.converters import IdConverter
 register_converter(IdConverter, "id")
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Any other path under /api/: the API's JSON 404, also in DEBUG (where
     Django would answer with an HTML page)."""
@@ -50,5 +52,5 @@ urlpatterns = [
     path("attendance/check-out/", companies.AttendanceCheckOutView.as_view(), name="api-attendance-check-out"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^.*$", not_found),
+    re_path(r"^[\s\S]*$", not_found),
 ]

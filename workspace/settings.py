@@ -152,7 +152,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "workspace.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     # The API reads JSON only (docs/api.md); the token endpoint also takes forms.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -9,9 +9,12 @@ database raise:
 - ``IntegrityError`` (a constraint the database refused, typically a race the
   Python checks could not see) -> 409 ``{"detail": ...}``.
 - ``DataError`` (a value the database cannot store) -> 400 ``{"detail": ...}``.
+- ``ObjectDoesNotExist`` / ``ObjectNotUpdated`` (the object was deleted by
+  someone else between our read and our write) -> 404, as if it had been gone
+  before the request.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ObjectNotUpdated
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from rest_framework import exceptions, status
@@ -62,6 +65,8 @@ def bad_request(exc: DjangoValidationError, *, rename: dict[str, str] | None = N
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = conflict(exc) if is_unique_violation(exc) else bad_request(exc)
+    elif isinstance(exc, ObjectDoesNotExist | ObjectNotUpdated):
+        exc = exceptions.NotFound("Not found (deleted meanwhile).")
     elif isinstance(exc, IntegrityError):
         exc = Conflict("The request conflicts with data that changed meanwhile; reload and retry.")
     elif isinstance(exc, DataError):

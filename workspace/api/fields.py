@@ -1,47 +1,109 @@
-"""Serializer fields whose OpenAPI schema states exactly what they accept."""
+"""Serializer fields whose OpenAPI schema states exactly what they accept.
+
+DRF's own fields are lenient in ways a schema cannot express: a ``CharField``
+takes numbers, an ``IntegerField`` takes ``"5"``, a ``BooleanField`` takes
+``"yes"`` or ``0``. The API's inputs are JSON with the types the schema
+promises, so these fields refuse anything else (400), and every text states in
+its ``pattern`` what the database can store (no NUL) and, where required, that
+it may not be blank.
+"""
 
 import re
 
-from django.core.validators import RegexValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from rest_framework import serializers
 
 # Ids are bigint columns: anything outside 1..2**63-1 cannot name a row.
 MAX_ID = 2**63 - 1
 
-# At least one character that is not whitespace, and no NUL anywhere (PostgreSQL
-# text cannot store it). Written so that Python's ``re`` and ECMA-262 (the
-# OpenAPI ``pattern`` dialect) read it alike; Python's ``\s`` matches exactly
-# what ``str.strip()`` removes, so a value matching it is never blank after the
-# whitespace trim.
+# At least one character that is not whitespace, and no NUL anywhere
+# (PostgreSQL text cannot store it). Python's ``\s`` matches exactly what
+# ``str.strip()`` removes, so a value matching it is never blank after DRF's
+# whitespace trim; the pattern reads the same in ECMA-262 (OpenAPI's dialect).
 NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
-not_blank = RegexValidator(
-    re.compile(NOT_BLANK_PATTERN), message="This field may not be blank.", code="blank"
-)
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
-def reject_surrogates(value: str) -> None:
-    # JSON may carry lone UTF-16 surrogates ("\ud800"); no database can store them.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise serializers.ValidationError("Invalid unicode: lone surrogate characters.") from None
+class StrictCharField(serializers.CharField):
+    """Text: only a JSON string; no NUL (``pattern``); no lone surrogates."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        pattern, message = (
+            (NO_NUL_PATTERN, "Null characters are not allowed.")
+            if self.allow_blank
+            else (NOT_BLANK_PATTERN, "This field may not be blank.")
+        )
+        # The pattern also refuses NUL: DRF's own NUL validator would repeat the message.
+        self.validators = [
+            validator for validator in self.validators if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+        self.validators.insert(0, RegexValidator(re.compile(pattern), message=message, code="invalid"))
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON may carry lone UTF-16 surrogates ("\ud800"); no database stores them.
+            raise serializers.ValidationError("Invalid unicode: lone surrogate characters.") from None
+        return super().to_internal_value(data)
 
 
-def NotBlankCharField(**kwargs) -> serializers.CharField:  # noqa: N802 (a field factory)
-    """A required text that may not be blank or whitespace-only (``minLength``
-    plus a ``pattern`` in the schema)."""
-    kwargs.setdefault("validators", [])
-    kwargs["validators"] = [not_blank, reject_surrogates, *kwargs["validators"]]
-    return serializers.CharField(allow_blank=False, **kwargs)
+def NotBlankCharField(**kwargs) -> StrictCharField:  # noqa: N802 (a field factory)
+    """A text that may not be empty or whitespace-only (``minLength`` and ``pattern``)."""
+    return StrictCharField(allow_blank=False, **kwargs)
 
 
-def OptionalCharField(**kwargs) -> serializers.CharField:  # noqa: N802
+def OptionalCharField(**kwargs) -> StrictCharField:  # noqa: N802
     """A text that may be empty (e.g. a channel topic)."""
-    kwargs.setdefault("validators", [])
-    kwargs["validators"] = [reject_surrogates, *kwargs["validators"]]
-    return serializers.CharField(allow_blank=True, **kwargs)
+    return StrictCharField(allow_blank=True, **kwargs)
 
 
-def IdField(**kwargs) -> serializers.IntegerField:  # noqa: N802
+class StrictIntegerField(serializers.IntegerField):
+    """An integer: only a JSON number (not ``"5"``, not ``true``)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean: only JSON ``true`` or ``false``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+# RFC 3339 date-time (OpenAPI ``format: date-time``): an offset is required.
+RFC3339_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+RFC3339_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def is_rfc3339_datetime(value) -> bool:
+    return isinstance(value, str) and RFC3339_DATETIME.fullmatch(value) is not None
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """An RFC 3339 date-time with its offset (``format: date-time``), stored in UTC.
+
+    DRF alone also takes naive times and other ISO 8601 shapes the schema does
+    not promise. A value that cannot be converted to UTC in Python (within a
+    day of year 1 or 9999) is a 400 ``Datetime value out of range``.
+    """
+
+    def to_internal_value(self, value):
+        if not is_rfc3339_datetime(value):
+            self.fail("invalid", format="RFC 3339, e.g. 2030-01-31T09:30:00Z")
+        return super().to_internal_value(value.upper())
+
+
+def IdField(**kwargs) -> StrictIntegerField:  # noqa: N802
     """An id in a request body: an integer in 1..2**63-1 (``format: int64``)."""
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)

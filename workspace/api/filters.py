@@ -1,16 +1,30 @@
-"""django-filter pieces shared by the apps."""
+"""django-filter pieces shared by the apps.
+
+A query parameter that is present must be valid: ``?since=`` is a 400, not
+"no filter" (only an absent parameter means that), so the schema's types hold
+on the wire too.
+"""
 
 from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
-from workspace.api.fields import MAX_ID
+from workspace.api.fields import MAX_ID, RFC3339_DATE, is_rfc3339_datetime
 
 
-class UtcIsoDateTimeField(IsoDateTimeField):
+class _NotEmpty:
+    def clean(self, value):
+        # None: the parameter is absent (no filter); "": present but empty.
+        if value == "":
+            raise ValidationError("This field may not be blank.", code="blank")
+        return super().clean(value)
+
+
+class UtcIsoDateTimeField(_NotEmpty, IsoDateTimeField):
     """An RFC 3339 date-time, normalised to UTC.
 
     Values within a day of the representable range (year 1 with a positive
@@ -19,8 +33,12 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     "after everything", so they are clamped instead of failing.
     """
 
-    def strptime(self, value, format):
-        parsed = super().strptime(value, format)
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not is_rfc3339_datetime(value):
+            raise ValidationError("Enter an RFC 3339 date-time, e.g. 2030-01-31T09:30:00Z.", code="invalid")
+        parsed = super().to_python(value.upper())
         try:
             return parsed.astimezone(UTC)
         except OverflowError:
@@ -34,11 +52,30 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class _DateField(_NotEmpty, forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+
+    def to_python(self, value):
+        if value not in self.empty_values and not (isinstance(value, str) and RFC3339_DATE.fullmatch(value)):
+            raise ValidationError("Enter a date as YYYY-MM-DD.", code="invalid")
+        return super().to_python(value)
+
+
+class DateFilter(django_filters.DateFilter):
+    """A ``YYYY-MM-DD`` date (``format: date``)."""
+
+    field_class = _DateField
+
+
+class _IdField(_NotEmpty, forms.IntegerField):
+    pass
+
+
 @extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """An id in a query string: an integer in 1..2**63-1 (else 400)."""
 
-    field_class = forms.IntegerField
+    field_class = _IdField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)

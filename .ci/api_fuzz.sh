@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Fuzz the REST API with schemathesis (docs/api.md, "Fuzzing").
+#
+# Starts the app (gunicorn, DEBUG off) on 127.0.0.1 against a PostgreSQL
+# database of its own, filled by `manage.py seed_demo`, takes a company
+# admin's token, and runs `schemathesis run` on /api/schema/ with every default
+# check, bounded in examples and time. Exit status: schemathesis's (non-zero on
+# any failure), or 1 when the server does not come up.
+#
+# Env: FUZZ_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ws_api_st),
+# FUZZ_PORT (8765), FUZZ_MAX_EXAMPLES (25), FUZZ_MAX_TIME (240 s), FUZZ_SEED.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+DB_URL="${FUZZ_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ws_api_st}"
+PORT="${FUZZ_PORT:-8765}"
+BASE="http://127.0.0.1:${PORT}"
+LOG="$(mktemp -t api-fuzz-server.XXXXXX.log)"
+REPORT_DIR="${FUZZ_REPORT_DIR:-$(mktemp -d -t api-fuzz-report.XXXXXX)}"
+
+$PY -m pip install --quiet --disable-pip-version-check -r requirements-ci.txt
+
+# A fresh database: drop and create it through the maintenance database.
+DB_NAME="${DB_URL##*/}"
+$PY - "$DB_URL" "$DB_NAME" <<'PYEOF'
+import sys
+import psycopg
+url, name = sys.argv[1], sys.argv[2]
+admin_url = url[: url.rfind("/")] + "/postgres"
+with psycopg.connect(admin_url, autocommit=True) as conn:
+    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.execute(f'CREATE DATABASE "{name}"')
+PYEOF
+
+export DATABASE_URL="$DB_URL" DJANGO_DEBUG=0 DJANGO_SECURE_SSL_REDIRECT=0 \
+  DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost DJANGO_LOG_LEVEL=WARNING \
+  DJANGO_SECRET_KEY="fuzz-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+$PY manage.py migrate --noinput --verbosity 0
+$PY manage.py seed_demo --companies 2 --users 6 --messages 120 --no-progress \
+  --admin-password "fuzz-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
+# The token of the first demo company's admin: the fuzzer acts as that person.
+TOKEN="$($PY manage.py shell -v 0 -c '
+from rest_framework.authtoken.models import Token
+from companies.models import Company, User
+company = Company.objects.order_by("id").first()
+user = User.objects.filter(company=company, role="admin").order_by("id").first()
+print(Token.objects.get_or_create(user=user)[0].key)
+')"
+
+# No request-line limit: gunicorn's own 414 for a >4 KiB URL is the HTTP
+# server's, not the API's; the fuzzer's long query strings must reach the app.
+GUNICORN_CMD_ARGS="--limit-request-line 0" \
+HOST=127.0.0.1 PORT="$PORT" WEB_CONCURRENCY=2 GUNICORN_THREADS=2 GUNICORN_LOG_LEVEL=warning \
+  .venv/bin/gunicorn --config gunicorn.conf.py >"$LOG" 2>&1 &
+SERVER_PID=$!
+stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+trap stop_server EXIT
+
+for _ in $(seq 1 60); do
+  if curl -fsS -o /dev/null "$BASE/api/schema/" 2>/dev/null; then break; fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+  sleep 0.5
+done
+if ! curl -fsS -o /dev/null "$BASE/api/schema/"; then
+  echo "error: the API did not come up on $BASE" >&2
+  cat "$LOG" >&2
+  exit 1
+fi
+
+set +e
+.venv/bin/schemathesis --config-file .ci/schemathesis.toml run "$BASE/api/schema/" \
+  --url "$BASE" \
+  -H "Authorization: Token $TOKEN" \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
+  --max-time "${FUZZ_MAX_TIME:-240}" \
+  ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
+  --workers 2 \
+  --report junit --report-dir "$REPORT_DIR" \
+  --no-color
+status=$?
+set -e
+if [ "$status" -ne 0 ]; then
+  echo "--- server log (last 200 lines) ---" >&2
+  tail -n 200 "$LOG" >&2
+fi
+exit "$status"
