@@ -102,6 +102,66 @@ def wait_healthy(base_url: str, server: subprocess.Popen, timeout: float = 300) 
     raise RuntimeError("the server did not become healthy in time")
 
 
+def cpu_seconds(pids) -> dict[int, float]:
+    """user + system CPU time of each of these live processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return times
+
+
+def process_group(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def cpu_sample(server: subprocess.Popen) -> dict:
+    """CPU used so far by gunicorn (the server's process group) and by the
+    PostgreSQL backends of the load database: the cost per request, which the
+    other processes of a shared machine do not distort the way they do
+    latency and throughput."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    return {
+        "app": cpu_seconds(process_group(server.pid)),
+        "db": cpu_seconds(backends),
+        "client": time.process_time(),
+    }
+
+
+def cpu_used(before: dict, after: dict) -> dict:
+    """CPU seconds between two samples; a process that appeared in between
+    counts whole, one that disappeared is lost (few: connections persist)."""
+
+    def delta(kind):
+        return sum(t - before[kind].get(pid, 0.0) for pid, t in after[kind].items())
+
+    return {
+        "app_s": round(delta("app"), 2),
+        "db_s": round(delta("db"), 2),
+        "client_s": round(after["client"] - before["client"], 2),
+    }
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return 0.0
@@ -246,13 +306,32 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
         await asyncio.to_thread(purge_now)
         purge_info["seconds"] = round(time.monotonic() - t0, 3)
 
+    before = cpu_sample(server)
     load_started = time.monotonic()
     timings = asyncio.run(drive(ctx, seconds=config["seconds"], purge=purge))
+    after = cpu_sample(server)
+    connection.close()
     stop_server(server)
+    cpu = cpu_used(before, after)
 
     table, summary = report(ctx.stats, timings["elapsed"])
     print(f"\nTraffic: {timings['virtual_users']} virtual users for {timings['elapsed']:.1f} s\n")
     print(table)
+    requests = summary["total"]["requests"]
+    if requests:
+        server_cpu = cpu["app_s"] + cpu["db_s"]
+        cpu["ms_per_request"] = {
+            "app": round(cpu["app_s"] * 1000 / requests, 2),
+            "db": round(cpu["db_s"] * 1000 / requests, 2),
+        }
+        cpu["capacity_rps_per_core"] = round(requests / server_cpu, 1) if server_cpu else None
+        print(
+            f"\nCPU during the traffic: gunicorn {cpu['app_s']:.1f} s, PostgreSQL backends "
+            f"{cpu['db_s']:.1f} s, load client {cpu['client_s']:.1f} s -> "
+            f"{cpu['ms_per_request']['app']:.1f} ms app + {cpu['ms_per_request']['db']:.1f} ms database "
+            f"per request, i.e. about {cpu['capacity_rps_per_core']} req/s per fully used core"
+        )
+        print(f"Machine load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     if victim is not None:
         print(f"\nPurge of tenant {victim.slug} at {purge_info.get('at_s')} s: "
               f"{'done' if purge_info['ok'] else 'FAILED'} in {purge_info.get('seconds')} s, "
@@ -285,6 +364,8 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
                     "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "default"),
                 },
                 "elapsed_s": timings["elapsed"],
+                "cpu": cpu,
+                "load_average": os.getloadavg(),
                 "virtual_users": timings["virtual_users"],
                 "purge": purge_info,
                 **summary,
