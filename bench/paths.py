@@ -95,8 +95,11 @@ def _post_service(channel_id: int, author_id: int, n: int, probe: Probe) -> None
 
 
 def _post_raw(channel_id: int, author_id: int, n: int, probe: Probe) -> None:
-    """The limit: the insert and the two conditional (forward-only) lifecycle
-    UPDATEs the contract asks for, in one transaction per message."""
+    """The limit: the insert and the two forward-only lifecycle UPDATEs the
+    contract asks for, in one transaction per message. The channel's is the
+    ``GREATEST`` form (it always takes the row lock, which the recompute on
+    delete relies on: docs/lifecycle.md); the user's the WHERE-conditional
+    one (``user_touch``)."""
     with probe.measure():
         for i in range(n):
             now = timezone.now()
@@ -108,9 +111,9 @@ def _post_raw(channel_id: int, author_id: int, n: int, probe: Probe) -> None:
                 )
                 cursor.fetchone()
                 cursor.execute(
-                    "UPDATE chat_channel SET last_message_at = %s WHERE id = %s"
-                    " AND (last_message_at IS NULL OR last_message_at < %s)",
-                    [now, channel_id, now],
+                    "UPDATE chat_channel SET last_message_at = GREATEST(COALESCE(last_message_at, %s), %s)"
+                    " WHERE id = %s",
+                    [now, now, channel_id],
                 )
                 cursor.execute(
                     "UPDATE companies_user SET last_active = %s WHERE id = %s"

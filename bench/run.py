@@ -451,6 +451,14 @@ RUNNERS = {"purge": scenario_purge, "erase": scenario_erase, "post": scenario_po
 # --- main ------------------------------------------------------------------------
 
 
+def load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "n/a"
+    return f"{one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 def machine() -> str:
     cores = os.cpu_count()
     try:
@@ -480,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         pg_version = cursor.fetchone()[0]
 
     started = time.time()
-    print(f"bench: {bench_env.redacted(url)} (PostgreSQL {pg_version}), {machine()}")
+    load_before = load()
+    print(f"bench: {bench_env.redacted(url)} (PostgreSQL {pg_version}), {machine()}, load {load_before}")
     print(f"bench: tenant {run.tenant.describe()}")
     print(f"bench: other tenant x{run.other_scale}, purge also at x{run.purge_small_scale}, "
           f"posts={run.posts}, writers={run.writers}x{run.posts_per_writer}, pages={run.pages}")
@@ -495,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}; PostgreSQL {pg_version}.\n"
         f"Command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip() + "\n"
         f"Tenant: {run.tenant.describe()}; other tenant x{run.other_scale}.\n"
-        f"Total run time: {elapsed:.0f} s."
+        f"Total run time: {elapsed:.0f} s; load average {load_before} at the start, {load()} at the end."
     )
     print("\n" + header + "\n\n" + table + "\n\nTargets:\n" + targets)
     out = Path(args.output)
