@@ -207,6 +207,17 @@ class UserAdmin(BaseUserAdmin):
             fields.append("company")
         return fields
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # The creation form hashed the password onto ``obj``; the person is
+        # created by the service, then gets that hash.
+        created = services.user_create(
+            company=obj.company, username=obj.username, role=obj.role, password=None
+        )
+        User.objects.filter(pk=created.pk).update(password=obj.password)
+        adopt(obj, User.objects.get(pk=created.pk))
+
     def delete_model(self, request, obj):
         services.user_erase(user=obj)
 

@@ -124,6 +124,27 @@ def test_adding_a_person_without_company_is_a_form_error(admin_client):
     assert not User.objects.filter(username="nobody").exists()
 
 
+def test_adding_a_person_goes_through_the_service(admin_client, tenant, monkeypatch):
+    calls = []
+    real = services.user_create
+    monkeypatch.setattr(services, "user_create", lambda **kw: calls.append(kw["username"]) or real(**kw))
+    response = admin_client.post(
+        reverse("admin:companies_user_add"),
+        {
+            "username": "newbie",
+            "company": tenant.company.pk,
+            "role": "member",
+            "usable_password": "true",
+            "password1": "a-long-enough-passphrase",
+            "password2": "a-long-enough-passphrase",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert calls == ["newbie"]
+    user = User.objects.get(username="newbie")
+    assert user.company == tenant.company and user.check_password("a-long-enough-passphrase")
+
+
 def test_company_of_a_person_is_read_only_on_change(admin_client, tenant):
     user = tenant.members[0]
     url = reverse("admin:companies_user_change", args=[user.pk])
