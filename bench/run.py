@@ -14,6 +14,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -152,43 +153,76 @@ def run_path(path: str, **args) -> dict:
     raise PathCrashed(f"{path} exited {proc.returncode}:\n      " + "\n      ".join(tail))
 
 
-def measure(report: Report, scenario: str, label: str, path: str, prepare, describe, repeat: int = 1):
-    """Run ``path`` ``repeat`` times. Before each run ``prepare()`` builds the
-    data and returns ``(args, verify)``; after it ``verify(result)`` returns
-    the problems found in the data. The row shows the median run (by wall
-    time), with the largest memory growth of all runs."""
-    results, problems = [], []
-    for _ in range(repeat):
-        args, verify = prepare()
-        try:
-            result = run_path(path, **args)
-        except PathCrashed as exc:
-            report.add(Row(scenario, label, check="FAILED"), [str(exc)])
-            return None
-        problems += [p for p in verify(result) if p not in problems]
-        results.append(result)
-    median = dict(sorted(results, key=lambda r: r["wall_s"])[len(results) // 2])
-    median["rss_growth_mb"] = max(r["rss_growth_mb"] for r in results)
-    median["runs_wall_s"] = [r["wall_s"] for r in results]
-    row = Row(scenario, label, data=median)
-    describe(row, median)
-    report.add(row, problems)
-    return median
+@dataclass
+class Candidate:
+    """One measured path of a scenario. ``prepare()`` rebuilds the data and
+    returns ``(args, verify)``; ``verify(result)`` returns the problems it
+    finds in the data after the run."""
+
+    key: str
+    label: str
+    path: str
+    prepare: Callable[[], tuple[dict, Callable[[dict], list[str]]]]
+
+
+def measure(
+    report: Report,
+    scenario: str,
+    candidates: list[Candidate],
+    describe: Callable[[Row, dict, dict], None],
+    repeat: int = 1,
+) -> dict[str, dict]:
+    """Run the candidates ``repeat`` rounds, interleaved (limit, project,
+    limit, project, ...) so that a change in machine load hits them alike.
+    Each candidate's row shows its median run by wall time, with the largest
+    memory growth of its runs; ``describe(row, result, all_results)`` fills
+    the row (the limit is the first candidate)."""
+    runs: dict[str, list[dict]] = {c.key: [] for c in candidates}
+    problems: dict[str, list[str]] = {c.key: [] for c in candidates}
+    crashed: dict[str, str] = {}
+    for round_ in range(repeat):
+        for c in candidates:
+            if c.key in crashed:
+                continue
+            args, verify = c.prepare()
+            try:
+                result = run_path(c.path, **args)
+            except PathCrashed as exc:
+                crashed[c.key] = str(exc)
+                continue
+            problems[c.key] += [p for p in verify(result) if p not in problems[c.key]]
+            runs[c.key].append(result)
+            if repeat > 1:
+                print(f"    run {round_ + 1}/{repeat}  {c.label:<40} {result['wall_s']:.3f} s", flush=True)
+    results: dict[str, dict] = {}
+    for c in candidates:
+        if runs[c.key]:
+            median = dict(sorted(runs[c.key], key=lambda r: r["wall_s"])[len(runs[c.key]) // 2])
+            median["rss_growth_mb"] = max(r["rss_growth_mb"] for r in runs[c.key])
+            median["runs_wall_s"] = [r["wall_s"] for r in runs[c.key]]
+            results[c.key] = median
+    for c in candidates:
+        if c.key in crashed:
+            report.add(Row(scenario, c.label, check="FAILED"), [crashed[c.key]])
+            continue
+        row = Row(scenario, c.label, data=results[c.key])
+        describe(row, results[c.key], results)
+        report.add(row, problems[c.key])
+    return results
 
 
 # --- scenarios -----------------------------------------------------------------
 
 
-def timed(limit_key: str, results: dict):
-    """A ``describe`` for one-shot paths: seconds, queries, memory, ratio to
-    the limit (``results[limit_key]``, measured first)."""
+def one_shot(limit_key: str):
+    """``describe`` for one-shot paths: seconds, queries, memory, ratio to the limit."""
 
-    def describe(row: Row, result: dict) -> None:
+    def describe(row: Row, result: dict, results: dict) -> None:
         row.time = fmt_s(result["wall_s"])
         row.queries = str(result["queries"])
         row.rss = fmt_mb(result["rss_growth_mb"])
         limit = results.get(limit_key)
-        row.ratio = f"{ratio(result['wall_s'], limit['wall_s']):.2f}x" if limit else "1.00x"
+        row.ratio = f"{ratio(result['wall_s'], limit['wall_s']):.2f}x" if limit else ""
 
     return describe
 
@@ -198,41 +232,34 @@ def scenario_purge(report: Report, run: RunSize) -> None:
     from bench.data import build
 
     print("\n1. Tenant purge", flush=True)
-    sizes = [("full", run.tenant), ("small", run.tenant.scaled(run.purge_small_scale))]
     by_size: dict[str, dict[str, dict]] = {}
-    paths = [
-        ("raw DELETE FROM companies_company", "purge_raw"),
-        ("company_purge (service)", "purge_service"),
-        ("Company.delete() (collector)", "purge_collector"),
-    ]
-    for size_label, size in sizes:
-        results: dict[str, dict] = by_size.setdefault(size_label, {})
+    for size_label, size in (("full", run.tenant), ("small", run.tenant.scaled(run.purge_small_scale))):
+
+        def prepare(size=size):
+            a, b = build(run, size)
+            other = tenant_snapshot(b.company_id)
+
+            def verify(result):
+                from companies.models import Company
+
+                v = Verdict()
+                v.expect(not Company.objects.filter(pk=a.company_id).exists(), "the company still exists")
+                left = {k: n for k, n in tenant_snapshot(a.company_id)["counts"].items() if n}
+                v.expect(not left, f"tenant rows left: {left}")
+                v.no_orphans()
+                v.other_tenant_intact(b.company_id, other)
+                return v.problems
+
+            return {"company_id": a.company_id}, verify
+
+        candidates = [
+            Candidate("purge_raw", "raw DELETE FROM companies_company", "purge_raw", prepare),
+            Candidate("purge_service", "company_purge (service)", "purge_service", prepare),
+            Candidate("purge_collector", "Company.delete() (collector)", "purge_collector", prepare),
+        ]
         scenario = f"1. purge a tenant of {size.rows:,} rows"
-        for label, path in paths:
-
-            def prepare(size=size):
-                a, b = build(run, size)
-                other = tenant_snapshot(b.company_id)
-
-                def verify(result):
-                    from companies.models import Company
-
-                    v = Verdict()
-                    v.expect(not Company.objects.filter(pk=a.company_id).exists(), "the company still exists")
-                    left = {k: n for k, n in tenant_snapshot(a.company_id)["counts"].items() if n}
-                    v.expect(not left, f"tenant rows left: {left}")
-                    v.no_orphans()
-                    v.other_tenant_intact(b.company_id, other)
-                    return v.problems
-
-                return {"company_id": a.company_id}, verify
-
-            result = measure(
-                report, scenario, label, path, prepare, timed("purge_raw", results), repeat=run.repeat
-            )
-            if result is not None:
-                results[path] = result
-    full, small = by_size.get("full", {}), by_size.get("small", {})
+        by_size[size_label] = measure(report, scenario, candidates, one_shot("purge_raw"), run.repeat)
+    full, small = by_size["full"], by_size["small"]
     svc, raw = full.get("purge_service"), full.get("purge_raw")
     if svc and raw:
         r = ratio(svc["wall_s"], raw["wall_s"])
@@ -268,45 +295,41 @@ def scenario_erase(report: Report, run: RunSize) -> None:
     from bench.data import build
 
     print("\n2. User erasure", flush=True)
+
+    def prepare():
+        a, b = build(run)
+        other = tenant_snapshot(b.company_id)
+        target = a.erase_target_id
+
+        def verify(result):
+            from chat.models import Message
+            from companies.models import User
+
+            v = Verdict()
+            v.expect(not User.objects.filter(pk=target).exists(), "the user still exists")
+            v.expect(not Message.objects.filter(author_id=target).exists(), "messages of the user remain")
+            v.expect(
+                User.objects.filter(company_id=a.company_id).count() == a.size.users - 1,
+                "other users of the tenant were deleted",
+            )
+            stale = stale_last_message_at(a.company_id)
+            v.expect(not stale, f"channels {stale} have a stale last_message_at")
+            v.no_orphans()
+            v.other_tenant_intact(b.company_id, other)
+            return v.problems
+
+        return {"user_id": target}, verify
+
+    candidates = [Candidate("erase_raw", "raw DELETE + set-based recompute", "erase_raw", prepare)]
+    if _has_user_erase():
+        candidates.append(Candidate("erase_service", "user_erase (service)", "erase_service", prepare))
+    candidates.append(Candidate("erase_collector", "user.delete() (collector + signals)", "erase_collector", prepare))
     t = run.tenant
     scenario = f"2. erase a user with {t.erase_messages:,} msgs in {t.erase_channels} channels"
-    paths = [("raw DELETE + set-based recompute", "erase_raw")]
-    if _has_user_erase():
-        paths.append(("user_erase (service)", "erase_service"))
-    paths.append(("user.delete() (collector + signals)", "erase_collector"))
-    results: dict[str, dict] = {}
-    for label, path in paths:
-
-        def prepare():
-            a, b = build(run)
-            other = tenant_snapshot(b.company_id)
-            target = a.erase_target_id
-
-            def verify(result):
-                from chat.models import Message
-                from companies.models import User
-
-                v = Verdict()
-                v.expect(not User.objects.filter(pk=target).exists(), "the user still exists")
-                v.expect(not Message.objects.filter(author_id=target).exists(), "messages of the user remain")
-                v.expect(
-                    User.objects.filter(company_id=a.company_id).count() == a.size.users - 1,
-                    "other users of the tenant were deleted",
-                )
-                stale = stale_last_message_at(a.company_id)
-                v.expect(not stale, f"channels {stale} have a stale last_message_at")
-                v.no_orphans()
-                v.other_tenant_intact(b.company_id, other)
-                return v.problems
-
-            return {"user_id": target}, verify
-
-        result = measure(report, scenario, label, path, prepare, timed("erase_raw", results), repeat=run.repeat)
-        if result is not None:
-            results[path] = result
+    results = measure(report, scenario, candidates, one_shot("erase_raw"), run.repeat)
     raw = results.get("erase_raw")
-    for path, name in (("erase_service", "user_erase"), ("erase_collector", "user.delete()")):
-        got = results.get(path)
+    for key, name in (("erase_service", "user_erase"), ("erase_collector", "user.delete()")):
+        got = results.get(key)
         if got and raw:
             report.target(
                 f"erase (no fixed target): {name} vs raw: {ratio(got['wall_s'], raw['wall_s']):.2f}x time, "
@@ -316,15 +339,24 @@ def scenario_erase(report: Report, run: RunSize) -> None:
 
 
 def scenario_post(report: Report, run: RunSize) -> None:
-    from bench.checks import Verdict, stale_last_message_at
-    from bench.data import build
     from django.db.models import Max
 
+    from bench.checks import Verdict, stale_last_message_at
+    from bench.data import build
     from chat.models import Message
     from companies.models import User
 
     print("\n3. Message posting", flush=True)
-    results: dict[tuple, dict] = {}
+
+    def describe(row, result, results):
+        msgs = result["messages"]
+        row.time = f"{fmt_ms(result['wall_s'] / msgs)}/msg, {msgs / result['wall_s']:,.0f} msg/s"
+        row.queries = f"{result['queries'] / msgs:.1f}/msg"
+        row.rss = fmt_mb(result["rss_growth_mb"])
+        limit = results.get("raw")
+        row.ratio = f"{ratio(result['wall_s'], limit['wall_s']):.2f}x" if limit else ""
+
+    by_mode = {}
     modes = [
         ("single", f"3. post {run.posts:,} msgs, 1 writer", run.posts, 1),
         (
@@ -335,9 +367,9 @@ def scenario_post(report: Report, run: RunSize) -> None:
         ),
     ]
     for mode, scenario, n, writers in modes:
-        for kind, label in (("raw", "raw INSERT + conditional UPDATEs"), ("service", "message_create (service)")):
 
-            def prepare(n=n, writers=writers, kind=kind):
+        def make_prepare(kind, n=n, writers=writers):
+            def prepare():
                 a, b = build(run)
                 channel_id = a.busiest_channel_id()
                 if writers == 1:
@@ -350,8 +382,8 @@ def scenario_post(report: Report, run: RunSize) -> None:
 
                 def verify(result):
                     v = Verdict()
-                    after = Message.objects.filter(channel_id=channel_id).count()
-                    v.expect(after - before == n * writers, f"{after - before} messages posted, expected {n * writers}")
+                    posted = Message.objects.filter(channel_id=channel_id).count() - before
+                    v.expect(posted == n * writers, f"{posted} messages posted, expected {n * writers}")
                     stale = stale_last_message_at(a.company_id)
                     v.expect(not stale, f"channels {stale} have a stale last_message_at")
                     for author in set(authors):
@@ -365,23 +397,19 @@ def scenario_post(report: Report, run: RunSize) -> None:
 
                 return args, verify
 
-            def describe(row, result, mode=mode):
-                msgs = result["messages"]
-                row.time = f"{fmt_ms(result['wall_s'] / msgs)}/msg, {msgs / result['wall_s']:,.0f} msg/s"
-                row.queries = f"{result['queries'] / msgs:.1f}/msg"
-                row.rss = fmt_mb(result["rss_growth_mb"])
-                limit = results.get((mode, "raw"))
-                row.ratio = f"{ratio(result['wall_s'], limit['wall_s']):.2f}x" if limit else "1.00x"
+            return prepare
 
-            path = "post" if writers == 1 else "post_concurrent"
-            result = measure(report, scenario, label, path, prepare, describe)
-            if result is not None:
-                results[(mode, kind)] = result
-    svc, raw = results.get(("single", "service")), results.get(("single", "raw"))
+        path = "post" if writers == 1 else "post_concurrent"
+        candidates = [
+            Candidate("raw", "raw INSERT + forward-only UPDATEs", path, make_prepare("raw")),
+            Candidate("service", "message_create (service)", path, make_prepare("service")),
+        ]
+        by_mode[mode] = measure(report, scenario, candidates, describe, run.repeat)
+    svc, raw = by_mode["single"].get("service"), by_mode["single"].get("raw")
     if svc and raw:
         r = ratio(svc["wall_s"], raw["wall_s"])
         report.target(f"post: message_create within 2x of raw, single-threaded: {r:.2f}x", r <= 2)
-    csvc, craw = results.get(("concurrent", "service")), results.get(("concurrent", "raw"))
+    csvc, craw = by_mode["concurrent"].get("service"), by_mode["concurrent"].get("raw")
     if csvc and craw:
         report.target(
             f"post (report only): hot-channel throughput with {run.writers} writers: "
@@ -396,47 +424,45 @@ def scenario_list(report: Report, run: RunSize) -> None:
     from bench.data import build
 
     print("\n4. Message list page", flush=True)
-    a, b = build(run)
+    a, b = build(run)  # read-only scenario: one build serves both paths
     channel_id = a.busiest_channel_id()
-    scenario = f"4. list {run.pages} pages of 50 msgs"
-    results: dict[str, dict] = {}
+    limit_seen: list = []
+
+    def verify_raw(result):
+        limit_seen[:] = [tuple(x) for x in result["seen"]]
+        return verify(result)
+
+    def verify_api(result):
+        problems = verify(result)
+        # the same messages, in the same order, with the same reply and
+        # reaction counts as the raw-SQL limit computed from the tables
+        got = [tuple(x) for x in result["seen"]]
+        if got != limit_seen:
+            first = next((i for i, (g, w) in enumerate(zip(got, limit_seen)) if g != w), min(len(got), len(limit_seen)))
+            problems.append(f"the API listed other messages than the SQL (first difference at item {first})")
+        return problems
 
     def verify(result):
         v = Verdict()
         items = result["items_per_page"]
         v.expect(all(n == 50 for n in items[:-1]) and items[-1] > 0, f"page sizes {items}, expected 50")
-        limit = results.get("list_raw")
-        if limit is not None:
-            # the same messages, in the same order, with the same reply and
-            # reaction counts as the raw-SQL limit computed from the tables
-            got, want = [tuple(x) for x in result["seen"]], [tuple(x) for x in limit["seen"]]
-            v.expect(got == want, f"the API listed other messages than the SQL: first difference at "
-                     f"{next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))}")
         return v.problems
 
-    def describe(row, result):
+    def describe(row, result, results):
         row.time = f"{fmt_ms(result['page_mean_s'])}/page (max {fmt_ms(result['page_max_s'])})"
         q = result["queries_per_page"]
         row.queries = f"{min(q)}/page" if min(q) == max(q) else f"{min(q)}-{max(q)}/page"
         row.rss = fmt_mb(result["rss_growth_mb"])
         limit = results.get("list_raw")
-        row.ratio = f"{ratio(result['page_mean_s'], limit['page_mean_s']):.2f}x" if limit else "1.00x"
+        row.ratio = f"{ratio(result['page_mean_s'], limit['page_mean_s']):.2f}x" if limit else ""
 
-    for label, path, args in (
-        (
-            "raw keyset SELECT (one query) + JSON",
-            "list_raw",
-            {"channel_id": channel_id, "user_id": a.admin_id, "pages": run.pages},
-        ),
-        (
-            "GET /api/channels/{id}/messages/",
-            "list_api",
-            {"channel_id": channel_id, "user_id": a.admin_id, "pages": run.pages},
-        ),
-    ):
-        result = measure(report, scenario, label, path, lambda args=args: (args, verify), describe)
-        if result is not None:
-            results[path] = result
+    args = {"channel_id": channel_id, "user_id": a.admin_id, "pages": run.pages}
+    candidates = [
+        Candidate("list_raw", "raw keyset SELECT (one query) + JSON", "list_raw", lambda: (args, verify_raw)),
+        Candidate("list_api", "GET /api/channels/{id}/messages/", "list_api", lambda: (args, verify_api)),
+    ]
+    scenario = f"4. list {run.pages} pages of 50 msgs"
+    results = measure(report, scenario, candidates, describe)
     api = results.get("list_api")
     if api:
         q = api["queries_per_page"]
