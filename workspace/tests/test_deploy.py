@@ -99,3 +99,18 @@ def test_healthz_is_exempt_from_the_https_redirect(tmp_path):
     health, admin, location = result.stdout.split()
     assert health == "503"
     assert admin == "301" and location.startswith("https://")
+
+
+def test_make_serve_refuses_to_start_without_postgresql_or_secret_key():
+    # Empty values (not unset): a developer's .env must not fill them in here.
+    make = ["make", "--no-print-directory", "-o", ".venv/.installed", "serve"]
+
+    missing = run(make, production_env(DATABASE_URL=""))
+    sqlite = run(make, production_env(DATABASE_URL="sqlite:///db.sqlite3"))
+    no_key = run(make, production_env(DJANGO_SECRET_KEY=""))
+
+    for result in (missing, sqlite):
+        assert result.returncode != 0
+        assert "make serve needs DATABASE_URL=postgres://" in result.stderr
+    assert no_key.returncode != 0
+    assert "make serve needs DJANGO_SECRET_KEY" in no_key.stderr
