@@ -255,3 +255,20 @@ def test_company_of_another_tenant_cannot_be_reached_through_me(client_for):
     a, b = UserFactory(), UserFactory(company=CompanyFactory())
     assert client_for(a).get("/api/me/").json()["id"] == a.pk
     assert client_for(b).get("/api/me/").json()["id"] == b.pk
+
+
+def test_browsable_api_renders_every_page_for_a_logged_in_user(client):
+    from chat.services import channel_create, message_create
+
+    user = UserFactory()
+    channel = channel_create(company=user.company, name="general", created_by=user)
+    message = message_create(channel=channel, author=user, body="hello")
+    client.force_login(user)
+    for path in [
+        "/api/me/", "/api/users/", f"/api/users/{user.pk}/", "/api/channels/", f"/api/channels/{channel.pk}/",
+        f"/api/channels/{channel.pk}/members/", f"/api/channels/{channel.pk}/messages/",
+        f"/api/messages/{message.pk}/", "/api/meetings/", "/api/attendance/",
+    ]:
+        response = client.get(path, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, path
+        assert response["Content-Type"].startswith("text/html"), path
