@@ -354,7 +354,9 @@ def test_duplicate_reaction_is_409_naming_emoji(client_for, people, channel):
     assert other.status_code == 201
 
 
-@pytest.mark.parametrize("body", [{}, {"emoji": ""}, {"emoji": "  "}, {"emoji": 1}, {"emoji": "x" * 65}])
+@pytest.mark.parametrize(
+    "body", [{}, {"emoji": ""}, {"emoji": "  "}, {"emoji": 1}, {"emoji": "x" * 65}, {"emoji": " " + "x" * 64}]
+)
 def test_invalid_emoji_is_400(client_for, people, channel, body):
     message = message_create(channel=channel, author=people["bob"], body="x")
     response = client_for(people["bob"]).post(f"/api/messages/{message.pk}/reactions/", body, format="json")

@@ -48,6 +48,9 @@ class StrictCharField(serializers.CharField):
         except UnicodeEncodeError:
             # JSON may carry lone UTF-16 surrogates ("\ud800"); no database stores them.
             raise serializers.ValidationError("Invalid unicode: lone surrogate characters.") from None
+        # ``maxLength`` in the schema counts what is sent; DRF would count after the trim.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
