@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
 from companies.services import user_touch
-from workspace.tenancy import ensure_same_company
+from workspace.tenancy import ensure_same_company, lock_tenant
 
 
 # --- Lifecycle: Channel.last_message_at (docs/lifecycle.md) -----------------
@@ -77,6 +77,7 @@ def channel_create(
     is_private: bool = False,
     members: list[User] | tuple[User, ...] = (),
 ) -> Channel:
+    lock_tenant(company.pk)
     channel = Channel(
         company=company, name=name.strip(), topic=topic, is_private=is_private, created_by=created_by
     )
@@ -95,6 +96,7 @@ def channel_create(
 
 @transaction.atomic
 def channel_update(*, channel: Channel, **fields) -> Channel:
+    lock_tenant(channel.company_id)
     allowed = {"name", "topic", "is_private"}
     unknown = set(fields) - allowed
     if unknown:
@@ -108,11 +110,13 @@ def channel_update(*, channel: Channel, **fields) -> Channel:
 
 @transaction.atomic
 def channel_delete(*, channel: Channel) -> None:
+    lock_tenant(channel.company_id)
     channel.delete()
 
 
 @transaction.atomic
 def membership_add(*, channel: Channel, user: User) -> ChannelMembership:
+    lock_tenant(channel.company_id)
     ensure_same_company(channel.company_id, user=user)
     try:
         with transaction.atomic():
@@ -123,6 +127,7 @@ def membership_add(*, channel: Channel, user: User) -> ChannelMembership:
 
 @transaction.atomic
 def membership_remove(*, channel: Channel, user: User) -> None:
+    lock_tenant(channel.company_id)
     deleted, _ = ChannelMembership.objects.filter(channel=channel, user=user).delete()
     if not deleted:
         raise ValidationError({"user": "This user is not a member of the channel."})
@@ -158,6 +163,7 @@ def message_create(
     parent: Message | None = None,
     created_at: datetime | None = None,
 ) -> Message:
+    lock_tenant(channel.company_id)
     body = _validate_message(channel=channel, author=author, body=body, parent=parent)
     return Message.objects.create(
         channel=channel,
@@ -179,6 +185,8 @@ def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> l
     if not messages:
         return []
     channels = {m.channel_id: m.channel for m in messages}
+    for company_id in sorted({c.company_id for c in channels.values()}):
+        lock_tenant(company_id)
     for message in messages:
         message.body = _validate_message(
             channel=channels[message.channel_id],
@@ -204,6 +212,7 @@ def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> l
 
 @transaction.atomic
 def message_update(*, message: Message, body: str) -> Message:
+    lock_tenant(message.channel.company_id)
     body = _clean_body(body)
     message.body = body
     message.edited_at = timezone.now()
@@ -213,11 +222,13 @@ def message_update(*, message: Message, body: str) -> Message:
 
 @transaction.atomic
 def message_delete(*, message: Message) -> None:
+    lock_tenant(message.channel.company_id)
     message.delete()
 
 
 @transaction.atomic
 def reaction_add(*, message: Message, user: User, emoji: str) -> MessageReaction:
+    lock_tenant(message.channel.company_id)
     ensure_same_company(message.channel.company_id, user=user)
     emoji = emoji.strip()
     if not emoji:
@@ -233,6 +244,7 @@ def reaction_add(*, message: Message, user: User, emoji: str) -> MessageReaction
 
 @transaction.atomic
 def reaction_remove(*, message: Message, user: User, emoji: str) -> None:
+    lock_tenant(message.channel.company_id)
     deleted, _ = MessageReaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if not deleted:
         raise ValidationError({"emoji": "You have not reacted with this emoji."})

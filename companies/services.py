@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from companies.models import Attendance, Company, User
-from workspace.tenancy import ensure_same_company
+from workspace.tenancy import lock_tenant
 
 
 @transaction.atomic
@@ -32,6 +32,10 @@ def company_purge(*, company: Company) -> None:
     its own speed, without Django's collector loading each row into memory.
     Nothing outside the tenant refers to it (tenant consistency), so no
     lifecycle field outside it needs recomputing (docs/delete-policy.md).
+
+    Deleting the company row needs ``FOR UPDATE`` on it, which waits for the
+    tenant's writes in flight (each holds the gate of ``lock_tenant``); the
+    cascade then cannot deadlock with them.
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -61,6 +65,7 @@ def user_erase(*, user: User) -> None:
     from chat.services import channel_recompute_last_message
 
     with transaction.atomic():
+        lock_tenant(user.company_id)
         if not User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True):
             raise User.DoesNotExist(f"User {user.pk} does not exist.")
         channel_ids = list(
@@ -153,15 +158,16 @@ def _refuse_overlap(*, user: User, start: datetime, end: datetime | None, exclud
 @transaction.atomic
 def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance:
     at = at or timezone.now()
-    # Lock the user row: two concurrent check-ins of one user serialize here.
-    User.objects.select_for_update().filter(pk=user.pk).first()
+    if user.company_id is None:
+        raise ValidationError({"user": "Only members of a company can check in."})
+    lock_tenant(user.company_id)
+    # Lock the user row: two concurrent check-ins of one user serialize here
+    # (NO KEY UPDATE: it does not block the FK checks of the user's inserts).
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if Attendance.objects.filter(user=user, check_out__isnull=True).exists():
         raise ValidationError({"check_in": "You are already checked in."})
     _refuse_overlap(user=user, start=at, end=None)
     attendance = Attendance(company_id=user.company_id, user=user, check_in=at)
-    ensure_same_company(attendance.company_id, user=user)
-    if attendance.company_id is None:
-        raise ValidationError({"user": "Only members of a company can check in."})
     attendance.save()
     return attendance
 
@@ -169,6 +175,7 @@ def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance
 @transaction.atomic
 def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendance:
     at = at or timezone.now()
+    lock_tenant(user.company_id)
     attendance = (
         Attendance.objects.select_for_update().filter(user=user, check_out__isnull=True).first()
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from chat.models import Channel
 from companies.models import User
 from meetings.models import Meeting, MeetingParticipant
-from workspace.tenancy import ensure_same_company
+from workspace.tenancy import ensure_same_company, lock_tenant
 
 
 @transaction.atomic
@@ -25,6 +25,7 @@ def meeting_create(
 ) -> Meeting:
     if organizer.company_id is None:
         raise ValidationError({"organizer": "Only members of a company can organize meetings."})
+    lock_tenant(organizer.company_id)
     meeting = Meeting(
         company_id=organizer.company_id,
         organizer=organizer,
@@ -61,6 +62,7 @@ def meeting_create(
 
 @transaction.atomic
 def meeting_update(*, meeting: Meeting, **fields) -> Meeting:
+    lock_tenant(meeting.company_id)
     allowed = {"title", "description", "starts_at", "ends_at", "channel"}
     unknown = set(fields) - allowed
     if unknown:
@@ -74,11 +76,13 @@ def meeting_update(*, meeting: Meeting, **fields) -> Meeting:
 
 @transaction.atomic
 def meeting_delete(*, meeting: Meeting) -> None:
+    lock_tenant(meeting.company_id)
     meeting.delete()
 
 
 @transaction.atomic
 def participant_add(*, meeting: Meeting, user: User) -> MeetingParticipant:
+    lock_tenant(meeting.company_id)
     ensure_same_company(meeting.company_id, user=user)
     try:
         with transaction.atomic():
@@ -88,6 +92,7 @@ def participant_add(*, meeting: Meeting, user: User) -> MeetingParticipant:
 
 
 def _participation(*, meeting: Meeting, user: User) -> MeetingParticipant:
+    lock_tenant(meeting.company_id)
     participation = (
         MeetingParticipant.objects.select_for_update().filter(meeting=meeting, user=user).first()
     )

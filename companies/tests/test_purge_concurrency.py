@@ -1,0 +1,82 @@
+"""A tenant purge racing that tenant's writers, on PostgreSQL.
+
+The purge's cascade locks users before channels while a post locks its
+channel before its author; without the tenant gate (workspace.tenancy.
+lock_tenant) the two deadlock and PostgreSQL aborts one of them.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.db.utils import OperationalError
+
+from chat import services as chat_services
+from chat.factories import ChannelFactory
+from chat.models import Channel, Message
+from companies.factories import UserFactory
+from companies.models import Company
+from companies.services import company_purge
+from workspace.db.introspection import orphan_counts
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+WRITERS = 6
+
+
+def test_purge_while_the_tenant_posts_neither_deadlocks_nor_orphans():
+    other_channel = ChannelFactory()
+    other_author = UserFactory(company=other_channel.company)
+    channels = ChannelFactory.create_batch(4)
+    company = channels[0].company
+    Channel.objects.filter(pk__in=[c.pk for c in channels]).update(company=company)
+    channels = list(Channel.objects.filter(pk__in=[c.pk for c in channels]))
+    authors = [UserFactory(company=company) for _ in range(WRITERS)]
+    for channel in channels:
+        for author in authors:
+            chat_services.membership_add(channel=channel, user=author)
+
+    stop = threading.Event()
+    unexpected: list[BaseException] = []
+    gone: list[BaseException] = []
+    posted = [0]
+
+    def write(author, index):
+        try:
+            while not stop.is_set():
+                channel = channels[(index + posted[0]) % len(channels)]
+                try:
+                    message = chat_services.message_create(channel=channel, author=author, body="x")
+                    chat_services.reaction_add(message=message, user=author, emoji="👍")
+                    posted[0] += 1
+                except (Company.DoesNotExist,) as exc:  # the tenant is gone: an API 404
+                    gone.append(exc)
+                    return
+        except OperationalError as exc:  # a deadlock lands here
+            unexpected.append(exc)
+        except BaseException as exc:
+            unexpected.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(a, i)) for i, a in enumerate(authors)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        company_purge(company=Company.objects.get(pk=company.pk))
+    finally:
+        time.sleep(0.2)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert not unexpected, unexpected
+    assert posted[0] > 0
+    assert len(gone) == WRITERS  # every writer ran into the purge and was told so
+    assert not Company.objects.filter(pk=company.pk).exists()
+    assert not Message.objects.filter(channel_id__in=[c.pk for c in channels]).exists()
+    assert not any(orphan_counts().values())
+    assert Channel.objects.filter(pk=other_channel.pk).exists()
+    assert other_author.__class__.objects.filter(pk=other_author.pk).exists()
