@@ -79,6 +79,35 @@ def erase_raw(*, user_id: int) -> dict:
     return probe.as_dict()
 
 
+# --- 5. channel delete -----------------------------------------------------
+
+
+def channel_delete_service(*, channel_id: int) -> dict:
+    from chat.models import Channel
+    from chat.services import channel_delete
+
+    channel = Channel.objects.get(pk=channel_id)
+    with Probe().measure() as probe:
+        channel_delete(channel=channel)
+    return probe.as_dict()
+
+
+def channel_delete_collector(*, channel_id: int) -> dict:
+    from chat.models import Channel
+
+    channel = Channel.objects.get(pk=channel_id)
+    with Probe().measure() as probe:
+        channel.delete()
+    return probe.as_dict()
+
+
+def channel_delete_raw(*, channel_id: int) -> dict:
+    with Probe().measure() as probe:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM chat_channel WHERE id = %s", [channel_id])
+    return probe.as_dict()
+
+
 # --- 3. message posting ----------------------------------------------------
 
 
@@ -292,6 +321,9 @@ PATHS = {
     "erase_collector": erase_collector,
     "erase_service": erase_service,
     "erase_raw": erase_raw,
+    "channel_delete_service": channel_delete_service,
+    "channel_delete_collector": channel_delete_collector,
+    "channel_delete_raw": channel_delete_raw,
     "post": post,
     "post_concurrent": post_concurrent,
     "list_api": list_api,

@@ -22,7 +22,7 @@ from bench import env as bench_env
 from bench.sizes import DEFAULT, SMOKE, RunSize, TenantSize
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("purge", "erase", "post", "list")
+SCENARIOS = ("purge", "erase", "post", "list", "channel")
 
 
 # --- options -----------------------------------------------------------------
@@ -338,6 +338,53 @@ def scenario_erase(report: Report, run: RunSize) -> None:
             )
 
 
+def scenario_channel(report: Report, run: RunSize) -> None:
+    from bench.checks import Verdict, stale_last_message_at, tenant_snapshot
+    from bench.data import build
+    from chat.models import Channel, Message
+    from meetings.models import Meeting
+
+    print("\n5. Channel delete", flush=True)
+    sizes = {}
+
+    def prepare():
+        a, b = build(run)
+        other = tenant_snapshot(b.company_id)
+        channel_id = a.busiest_channel_id()
+        sizes["messages"] = Message.objects.filter(channel_id=channel_id).count()
+        meetings = set(Meeting.objects.filter(channel_id=channel_id).values_list("pk", flat=True))
+
+        def verify(result):
+            v = Verdict()
+            v.expect(not Channel.objects.filter(pk=channel_id).exists(), "the channel still exists")
+            v.expect(not Message.objects.filter(channel_id=channel_id).exists(), "messages of the channel remain")
+            kept = set(Meeting.objects.filter(pk__in=meetings, channel__isnull=True).values_list("pk", flat=True))
+            v.expect(kept == meetings, "meetings announced in the channel were not kept with channel = NULL")
+            stale = stale_last_message_at(a.company_id)
+            v.expect(not stale, f"channels {stale} have a stale last_message_at")
+            v.no_orphans()
+            v.other_tenant_intact(b.company_id, other)
+            return v.problems
+
+        return {"channel_id": channel_id}, verify
+
+    candidates = [
+        Candidate("channel_raw", "raw DELETE FROM chat_channel", "channel_delete_raw", prepare),
+        Candidate("channel_service", "channel_delete (service)", "channel_delete_service", prepare),
+        Candidate("channel_collector", "Channel.delete() (collector)", "channel_delete_collector", prepare),
+    ]
+    results = measure(report, "5. delete a channel", candidates, one_shot("channel_raw"), run.repeat)
+    for row in report.rows[-len(candidates):]:
+        row.scenario = f"5. delete a channel with {sizes.get('messages', 0):,} msgs"
+    svc, raw = results.get("channel_service"), results.get("channel_raw")
+    if svc and raw:
+        report.target(
+            f"channel delete (no fixed target): channel_delete vs raw: {ratio(svc['wall_s'], raw['wall_s']):.2f}x "
+            f"time, {svc['queries']} vs {raw['queries']} queries, {svc['rss_growth_mb']:.1f} MB",
+            None,
+        )
+
+
 def scenario_post(report: Report, run: RunSize) -> None:
     from django.db.models import Max
 
@@ -471,7 +518,13 @@ def scenario_list(report: Report, run: RunSize) -> None:
         )
 
 
-RUNNERS = {"purge": scenario_purge, "erase": scenario_erase, "post": scenario_post, "list": scenario_list}
+RUNNERS = {
+    "purge": scenario_purge,
+    "erase": scenario_erase,
+    "post": scenario_post,
+    "list": scenario_list,
+    "channel": scenario_channel,
+}
 
 
 # --- main ------------------------------------------------------------------------
