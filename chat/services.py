@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -123,8 +123,22 @@ def channel_update(*, channel: Channel, **fields) -> Channel:
 
 @transaction.atomic
 def channel_delete(*, channel: Channel) -> None:
+    """Delete a channel with its memberships and messages (replies and
+    reactions included) in one statement: the database cascades (ON DELETE
+    CASCADE; meetings announced in it stay, with ``channel`` set to NULL by ON
+    DELETE SET NULL). ``channel.delete()`` would go through Django's
+    collector, which loads every message of the channel into memory (delete
+    receivers are connected): time, queries and memory growing with the
+    channel (docs/PERFORMANCE.md). No lifecycle field outside the channel
+    depends on its messages: replies live in their parent's channel, and
+    ``last_active`` never moves back.
+    """
     lock_tenant(channel.company_id)
-    channel.delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(Channel._meta.db_table)} WHERE id = %s", [channel.pk]
+        )
+    channel.pk = None
 
 
 @transaction.atomic
