@@ -8,7 +8,8 @@
 # any failure), or 1 when the server does not come up.
 #
 # Env: FUZZ_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ws_api_st),
-# FUZZ_PORT (8765), FUZZ_MAX_EXAMPLES (25), FUZZ_MAX_TIME (240 s), FUZZ_SEED.
+# FUZZ_PORT (8765), FUZZ_MAX_EXAMPLES (25), FUZZ_MAX_TIME (240 s), FUZZ_SEED,
+# FUZZ_EXTRA_ARGS (more `schemathesis run` options, e.g. to replay one operation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,14 +40,22 @@ export DATABASE_URL="$DB_URL" DJANGO_DEBUG=0 DJANGO_SECURE_SSL_REDIRECT=0 \
 $PY manage.py migrate --noinput --verbosity 0
 $PY manage.py seed_demo --companies 2 --users 6 --messages 120 --no-progress \
   --admin-password "fuzz-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
-# The token of the first demo company's admin: the fuzzer acts as that person.
-TOKEN="$($PY manage.py shell -v 0 -c '
+# Two identities (Web Fuzzing Commons auth file): the admins of the two demo
+# companies. The fuzzer acts as the first; the object_level_authorization
+# check replays the reads of one as the other, which must never see them.
+AUTH_FILE="$REPORT_DIR/auth.json"
+$PY manage.py shell -v 0 -c '
+import json, sys
 from rest_framework.authtoken.models import Token
 from companies.models import Company, User
-company = Company.objects.order_by("id").first()
-user = User.objects.filter(company=company, role="admin").order_by("id").first()
-print(Token.objects.get_or_create(user=user)[0].key)
-')"
+identities = []
+for company in Company.objects.filter(users__isnull=False).distinct().order_by("id")[:2]:
+    user = User.objects.filter(company=company, role="admin").order_by("id").first()
+    token = Token.objects.get_or_create(user=user)[0].key
+    identities.append({"name": f"{company.slug}-admin",
+                       "fixedHeaders": [{"name": "Authorization", "value": f"Token {token}"}]})
+json.dump({"schemaVersion": "0.2.0", "auth": identities}, sys.stdout)
+' > "$AUTH_FILE"
 
 # No request-line limit: gunicorn's own 414 for a >4 KiB URL is the HTTP
 # server's, not the API's; the fuzzer's long query strings must reach the app.
@@ -71,13 +80,14 @@ fi
 set +e
 .venv/bin/schemathesis --config-file .ci/schemathesis.toml run "$BASE/api/schema/" \
   --url "$BASE" \
-  -H "Authorization: Token $TOKEN" \
+  --auth-wfc "$AUTH_FILE" \
   --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
   --max-time "${FUZZ_MAX_TIME:-240}" \
   ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
   --workers 2 \
   --report junit --report-dir "$REPORT_DIR" \
-  --no-color
+  --no-color \
+  ${FUZZ_EXTRA_ARGS:-}
 status=$?
 set -e
 if [ "$status" -ne 0 ]; then

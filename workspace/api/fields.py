@@ -21,7 +21,10 @@ MAX_ID = 2**63 - 1
 # ``str.strip()`` removes, so a value matching it is never blank after DRF's
 # whitespace trim; the pattern reads the same in ECMA-262 (OpenAPI's dialect).
 NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
-NO_NUL_PATTERN = r"^[^\x00]*$"
+# An optional text: any non-empty text without NUL. drf-spectacular documents a
+# blank-allowed field as ``oneOf: [{pattern}, {maxLength: 0}]``, so the
+# pattern must not match "" itself, or "" would match both branches.
+NO_NUL_PATTERN = r"^[^\x00]+$"
 
 
 class StrictCharField(serializers.CharField):

@@ -116,3 +116,13 @@ def test_swagger_ui_is_served_without_any_cdn(client):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "an external asset"
     assert "/api/schema/" in html
+
+
+def test_optional_texts_are_empty_or_a_text_without_nul_and_never_both(schema):
+    # `oneOf` demands exactly one branch: "" must not match the pattern branch.
+    topic = schema["components"]["schemas"]["ChannelCreateRequest"]["properties"]["topic"]
+    text, empty = topic["oneOf"]
+    assert empty == {"type": "string", "maxLength": 0}
+    pattern = re.compile(text["pattern"].replace("\\u0000", "\\x00"))
+    assert not pattern.search("") and pattern.search(" ") and not pattern.search("a\x00")
+    assert text["maxLength"] == 250
