@@ -39,7 +39,8 @@ _UNIQUE_NAME = next(c for c in Channel._meta.constraints if c.name == "chat_chan
 
 def _channel_write_error(exc: DjangoValidationError):
     """A duplicate name is a 409 naming ``name``; anything else a 400."""
-    if _UNIQUE_NAME.violation_error_message in exc.message_dict.get(NON_FIELD_ERRORS, []):
+    messages = exc.message_dict.get(NON_FIELD_ERRORS, []) if hasattr(exc, "error_dict") else exc.messages
+    if _UNIQUE_NAME.violation_error_message in messages:
         return Conflict({"name": [_UNIQUE_NAME.violation_error_message]})
     return bad_request(exc)
 

@@ -152,6 +152,70 @@ def test_channel_deleted_while_posting_is_404_and_leaves_no_orphan(client_for, p
         assert cursor.fetchone()[0] == 0
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_post_racing_a_channel_delete_on_postgresql_is_404_and_leaves_no_orphan(client_for, people, channel):
+    """Real concurrency: a transaction deletes the channel and holds its locks;
+    meanwhile a post goes through the view's checks (the channel is still
+    visible) and blocks on the channel row. When the delete commits, the post's
+    commit is refused by the foreign key and the poster gets 404."""
+    import threading
+
+    from django.db import transaction
+
+    client = client_for(people["bob"])
+    deleted, release = threading.Event(), threading.Event()
+    result, errors = {}, []
+
+    def delete_channel():
+        try:
+            with transaction.atomic():
+                Channel.objects.filter(pk=channel.pk).delete()
+                deleted.set()
+                release.wait(30)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def post():
+        try:
+            result["pid"] = connection.cursor().connection.info.backend_pid
+            result["response"] = client.post(url(channel), {"body": "racing"}, format="json")
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    deleter = threading.Thread(target=delete_channel)
+    deleter.start()
+    assert deleted.wait(30)
+    poster = threading.Thread(target=post)
+    poster.start()
+    # Wait (bounded) until the post is blocked on a lock held by the delete.
+    for _ in range(300):
+        if "pid" in result:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [result["pid"]])
+                row = cursor.fetchone()
+            if row and row[0] == "Lock":
+                break
+        poster.join(0.05)
+    else:
+        pytest.fail("the post never waited for the delete")
+    release.set()
+    deleter.join(30)
+    poster.join(30)
+    assert not errors, errors
+    assert result["response"].status_code == 404, result["response"].content
+    assert not Message.objects.filter(body="racing").exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM chat_message m LEFT JOIN chat_channel c ON c.id = m.channel_id WHERE c.id IS NULL"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
 # --- listing ----------------------------------------------------------------------
 
 
