@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, RunSize]:
     if unknown:
         errors.append(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
     if errors:
-        parser.error("; ".join(errors))
+        parser.error("; ".join(dict.fromkeys(errors)))
     return args, size
 
 
