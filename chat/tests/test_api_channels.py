@@ -91,6 +91,7 @@ def test_create_makes_the_caller_creator_and_member(client_for, people, company)
         ({}, "name"),
         ({"name": ""}, "name"),
         ({"name": "   "}, "name"),
+        ({"name": "\x1d\u3000"}, "name"),
         ({"name": "a\x00b"}, "name"),
         ({"name": 5}, "name"),
         ({"name": "x" * 101}, "name"),

@@ -16,15 +16,17 @@ from rest_framework import serializers
 # Ids are bigint columns: anything outside 1..2**63-1 cannot name a row.
 MAX_ID = 2**63 - 1
 
-# At least one character that is not whitespace, and no NUL anywhere
-# (PostgreSQL text cannot store it). Python's ``\s`` matches exactly what
-# ``str.strip()`` removes, so a value matching it is never blank after DRF's
-# whitespace trim; the pattern reads the same in ECMA-262 (OpenAPI's dialect).
-NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# At least one character that ``str.strip()`` keeps, and no NUL anywhere
+# (PostgreSQL text cannot store it). The whitespace set is spelled out: ``\s``
+# means different things in Python (which strips \x1c-\x1f and \x85) and in
+# ECMA-262, OpenAPI's dialect (which counts \ufeff as whitespace), and a
+# client must be able to tell from the pattern what DRF's trim leaves.
+PY_WHITESPACE = r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = rf"^[^\u0000]*[^\u0000{PY_WHITESPACE}][^\u0000]*$"
 # An optional text: any non-empty text without NUL. drf-spectacular documents a
 # blank-allowed field as ``oneOf: [{pattern}, {maxLength: 0}]``, so the
 # pattern must not match "" itself, or "" would match both branches.
-NO_NUL_PATTERN = r"^[^\x00]+$"
+NO_NUL_PATTERN = r"^[^\u0000]+$"
 
 
 class StrictCharField(serializers.CharField):
