@@ -272,3 +272,24 @@ def test_browsable_api_renders_every_page_for_a_logged_in_user(client):
         response = client.get(path, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, path
         assert response["Content-Type"].startswith("text/html"), path
+
+
+def test_token_authenticated_request_counts_as_activity_once_per_resolution(client_for, settings):
+    # DRF authenticates inside the view; the lifecycle middleware still sees the user.
+    user = UserFactory()
+    client = client_for(user)
+    assert client.get("/api/me/").status_code == 200
+    user.refresh_from_db()
+    first = user.last_active
+    assert first is not None
+    client.get("/api/channels/")
+    user.refresh_from_db()
+    assert user.last_active == first  # within LAST_ACTIVE_RESOLUTION: reads do not become writes
+
+
+def test_rejected_credentials_count_as_no_activity(api_client):
+    user = UserFactory()
+    api_client.credentials(HTTP_AUTHORIZATION="Token wrong")
+    assert api_client.get("/api/me/").status_code == 401
+    user.refresh_from_db()
+    assert user.last_active is None
