@@ -59,3 +59,17 @@ def client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def people(company):
+    """A company admin and three members of ``company`` (API tests)."""
+    from companies.factories import UserFactory
+    from companies.models import User
+
+    return {
+        "admin": UserFactory(company=company, role=User.Role.ADMIN),
+        "alice": UserFactory(company=company),
+        "bob": UserFactory(company=company),
+        "carol": UserFactory(company=company),
+    }

@@ -6,19 +6,8 @@ from chat.factories import ChannelFactory, ChannelMembershipFactory
 from chat.models import Channel, ChannelMembership
 from chat.services import channel_create
 from companies.factories import UserFactory
-from companies.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(company):
-    return {
-        "admin": UserFactory(company=company, role=User.Role.ADMIN),
-        "alice": UserFactory(company=company),
-        "bob": UserFactory(company=company),
-        "carol": UserFactory(company=company),
-    }
 
 
 @pytest.fixture

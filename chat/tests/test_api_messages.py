@@ -10,20 +10,8 @@ from django.utils import timezone
 from chat.factories import MessageFactory, MessageReactionFactory
 from chat.models import Channel, Message, MessageReaction
 from chat.services import channel_create, message_create
-from companies.factories import UserFactory
-from companies.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(company):
-    return {
-        "admin": UserFactory(company=company, role=User.Role.ADMIN),
-        "alice": UserFactory(company=company),
-        "bob": UserFactory(company=company),
-        "carol": UserFactory(company=company),
-    }
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import services
-from chat.factories import ChannelFactory, MessageFactory
+from chat.factories import ChannelFactory
 from chat.models import Channel, Message
 from companies.factories import UserFactory
 

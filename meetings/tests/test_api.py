@@ -8,22 +8,11 @@ from django.utils import timezone
 
 from chat.services import channel_create
 from companies.factories import UserFactory
-from companies.models import User
 from meetings.factories import MeetingFactory
 from meetings.models import Meeting, MeetingParticipant
 from meetings.services import meeting_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(company):
-    return {
-        "admin": UserFactory(company=company, role=User.Role.ADMIN),
-        "alice": UserFactory(company=company),
-        "bob": UserFactory(company=company),
-        "carol": UserFactory(company=company),
-    }
 
 
 @pytest.fixture
