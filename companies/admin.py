@@ -262,7 +262,7 @@ class AttendanceAdmin(FixedOnChangeMixin, admin.ModelAdmin):
                     # The database refuses overlaps on PostgreSQL only; the
                     # service's rule gives the same form error everywhere.
                     try:
-                        services._refuse_overlap(
+                        services.attendance_validate_no_overlap(
                             user=user,
                             start=check_in,
                             end=cleaned.get("check_out"),

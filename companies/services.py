@@ -153,7 +153,7 @@ def user_create(
     return user
 
 
-def _refuse_overlap(*, user: User, start: datetime, end: datetime | None, exclude_pk=None) -> None:
+def attendance_validate_no_overlap(*, user: User, start: datetime, end: datetime | None, exclude_pk=None) -> None:
     """The PostgreSQL exclusion constraint refuses overlapping attendances;
     SQLite has none, so the service checks the same rule there (and gives a
     clear message on both)."""
@@ -176,7 +176,7 @@ def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if Attendance.objects.filter(user=user, check_out__isnull=True).exists():
         raise ValidationError({"check_in": "You are already checked in."})
-    _refuse_overlap(user=user, start=at, end=None)
+    attendance_validate_no_overlap(user=user, start=at, end=None)
     attendance = Attendance(company_id=user.company_id, user=user, check_in=at)
     attendance.save()
     return attendance
