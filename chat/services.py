@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
 from companies.services import user_touch
+from workspace.db.writes import create_unique
 from workspace.tenancy import ensure_same_company, lock_tenant
 
 
@@ -145,11 +146,13 @@ def channel_delete(*, channel: Channel) -> None:
 def membership_add(*, channel: Channel, user: User) -> ChannelMembership:
     lock_tenant(channel.company_id)
     ensure_same_company(channel.company_id, user=user)
-    try:
-        with transaction.atomic():
-            return ChannelMembership.objects.create(channel=channel, user=user)
-    except IntegrityError:
-        raise ValidationError({"user": "This user is already a member of the channel."}) from None
+    return create_unique(
+        ChannelMembership,
+        field="user",
+        error="This user is already a member of the channel.",
+        channel=channel,
+        user=user,
+    )
 
 
 @transaction.atomic
@@ -262,11 +265,14 @@ def reaction_add(*, message: Message, user: User, emoji: str) -> MessageReaction
         raise ValidationError({"emoji": "The emoji may not be blank."})
     if len(emoji) > EMOJI_MAX_LENGTH:
         raise ValidationError({"emoji": f"Ensure the emoji has at most {EMOJI_MAX_LENGTH} characters."})
-    try:
-        with transaction.atomic():
-            return MessageReaction.objects.create(message=message, user=user, emoji=emoji)
-    except IntegrityError:
-        raise ValidationError({"emoji": "You already reacted with this emoji."}) from None
+    return create_unique(
+        MessageReaction,
+        field="emoji",
+        error="You already reacted with this emoji.",
+        message=message,
+        user=user,
+        emoji=emoji,
+    )
 
 
 @transaction.atomic

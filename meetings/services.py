@@ -3,12 +3,13 @@
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Channel
 from companies.models import User
 from meetings.models import Meeting, MeetingParticipant
+from workspace.db.writes import create_unique
 from workspace.tenancy import ensure_same_company, lock_tenant
 
 
@@ -84,11 +85,13 @@ def meeting_delete(*, meeting: Meeting) -> None:
 def participant_add(*, meeting: Meeting, user: User) -> MeetingParticipant:
     lock_tenant(meeting.company_id)
     ensure_same_company(meeting.company_id, user=user)
-    try:
-        with transaction.atomic():
-            return MeetingParticipant.objects.create(meeting=meeting, user=user)
-    except IntegrityError:
-        raise ValidationError({"user": "This user is already a participant."}) from None
+    return create_unique(
+        MeetingParticipant,
+        field="user",
+        error="This user is already a participant.",
+        meeting=meeting,
+        user=user,
+    )
 
 
 def _participation(*, meeting: Meeting, user: User) -> MeetingParticipant:
