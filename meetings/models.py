@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -16,6 +17,17 @@ class Meeting(models.Model):
     )
     channel = models.ForeignKey(
         "chat.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="meetings"
+    )
+    # Announced in a private channel (derived from ``channel``; see save()).
+    # It stays True when that channel is deleted (``channel`` becomes NULL):
+    # a delete must never widen who can see a row (docs/delete-policy.md).
+    is_private = models.BooleanField(
+        default=False,
+        db_default=False,  # raw INSERTs (bench, psql) that omit it: not private
+        editable=False,
+        help_text="Announced in a private channel: visible to its organizer, its participants "
+        "and the channel's members only; still restricted (organizer and participants) "
+        "once that channel is deleted.",
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
@@ -43,6 +55,22 @@ class Meeting(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # ``is_private`` follows the channel the meeting is announced in, on
+        # every ORM path (create, save, services, admin). Done here rather
+        # than in a pre_save receiver because a receiver cannot add the column
+        # to ``update_fields``. With no channel (never announced, or the
+        # channel was deleted) it keeps its value: never widened by a delete.
+        if self.channel_id is not None:
+            try:
+                self.is_private = self.channel.is_private
+            except ObjectDoesNotExist:
+                pass  # a missing channel: the FK constraint refuses the row
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "channel" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "is_private"}
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()

@@ -1,8 +1,11 @@
 """Read paths of the meetings app, scoped to what the caller may see.
 
 A meeting is visible to the people of its company, except one announced in a
-private channel: that one only to the channel's members, its organizer and
-its participants.
+private channel (``Meeting.is_private``): that one only to the channel's
+members, its organizer and its participants; once that channel is deleted, to
+its organizer and participants only (``is_private`` stays True when the
+database sets ``channel`` to NULL: a delete never widens visibility,
+docs/delete-policy.md).
 """
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -20,8 +23,7 @@ def meeting_list_visible(*, user: User) -> QuerySet[Meeting]:
     return (
         Meeting.objects.filter(company_id=user.company_id)
         .filter(
-            Q(channel__isnull=True)
-            | Q(channel__is_private=False)
+            Q(is_private=False)
             | Q(organizer_id=user.pk)
             | participates
             | in_channel

@@ -1,11 +1,13 @@
-"""Receivers that maintain ``User.last_active`` for meeting activity."""
+"""Receivers that maintain derived fields: ``User.last_active`` for meeting
+activity, ``Meeting.is_private`` when a channel's privacy changes."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from chat.models import Channel
 from companies.services import user_touch
-from meetings.models import MeetingParticipant
+from meetings.models import Meeting, MeetingParticipant
 
 # Fields a participant changes themselves (RSVP, join, leave). Being added to
 # a meeting by its organizer is not the participant's own activity.
@@ -23,3 +25,16 @@ def participant_saved(sender, instance: MeetingParticipant, created: bool, updat
     else:
         at = timezone.now()
     user_touch(user_id=instance.user_id, at=at, using=using)
+
+
+@receiver(post_save, sender=Channel, dispatch_uid="meetings.channel_privacy_saved")
+def channel_privacy_saved(sender, instance: Channel, created: bool, update_fields=None, using="default", **kwargs):
+    """A channel turned private (or public) takes the meetings announced in it
+    along: one UPDATE, only of the rows that differ (idempotent). A raw
+    ``UPDATE chat_channel`` sends no signal: ``integrity_audit`` finds and
+    fixes that drift (``stale_meeting_is_private``)."""
+    if created or (update_fields is not None and "is_private" not in update_fields):
+        return
+    Meeting._base_manager.using(using).filter(channel_id=instance.pk).exclude(
+        is_private=instance.is_private
+    ).update(is_private=instance.is_private)

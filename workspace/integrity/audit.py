@@ -7,8 +7,9 @@ Three kinds of findings:
   = replica`` on PostgreSQL, or SQLite with ``PRAGMA foreign_keys = OFF``).
 - ``fk_drift``: a model FK whose database constraint is missing or carries
   another ``ON DELETE`` action than the model's delete policy requires.
-- ``stale_last_message_at`` / ``stale_last_active``: lifecycle fields that a
-  write bypassing Django (raw SQL) left wrong.
+- ``stale_last_message_at`` / ``stale_last_active`` /
+  ``stale_meeting_is_private``: derived fields that a write bypassing Django
+  (raw SQL) left wrong.
 
 Every scan is one query per FK or per field (``NOT EXISTS`` anti-joins,
 correlated ``MAX`` subqueries); every repair is one statement per FK or per
@@ -251,9 +252,25 @@ def stale_users(company_id: int | None = None):
     return qs if company_id is None else qs.filter(company_id=company_id)
 
 
+def stale_meetings(company_id: int | None = None):
+    """Meetings announced in a channel whose ``is_private`` differs from the
+    channel's (a raw ``UPDATE`` of the channel sends no signal). Meetings
+    without a channel keep their value: it is what keeps a deleted private
+    channel's meetings restricted."""
+    from meetings.models import Meeting
+
+    qs = Meeting._base_manager.filter(channel__isnull=False).exclude(is_private=F("channel__is_private"))
+    return qs if company_id is None else qs.filter(company_id=company_id)
+
+
 def find_stale_lifecycle(company_id: int | None = None) -> list[Finding]:
     findings = []
     for kind, qs, detail in (
+        (
+            "stale_meeting_is_private",
+            stale_meetings(company_id),
+            "is_private != is_private of the channel it is announced in",
+        ),
         (
             "stale_last_message_at",
             stale_channels(company_id),
@@ -279,7 +296,14 @@ def fix_stale_lifecycle(company_id: int | None = None) -> list[Change]:
     from chat.models import Channel
     from companies.models import User
 
+    from meetings.models import Meeting
+
     changes = []
+    meetings = Meeting._base_manager.filter(pk__in=stale_meetings(company_id).values("pk"))
+    channel_privacy = Channel._base_manager.filter(pk=OuterRef("channel_id")).values("is_private")[:1]
+    count = meetings.update(is_private=Subquery(channel_privacy))
+    if count:
+        changes.append(Change("stale_meeting_is_private", Meeting._meta.db_table, "is_private copied from the channel", count))
     channels = Channel._base_manager.filter(pk__in=stale_channels(company_id).values("pk"))
     count = channels.update(last_message_at=Subquery(_newest_message("channel")))
     if count:
