@@ -69,6 +69,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "workspace.urls"
+# `manage.py test` hands over to pytest: the same suite as `make test`
+# (workspace/test_runner.py).
+TEST_RUNNER = "workspace.test_runner.PytestTestRunner"
 WSGI_APPLICATION = "workspace.wsgi.application"
 
 TEMPLATES = [
