@@ -11,12 +11,20 @@ from django.utils.text import Truncator
 
 from chat import services
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
-from workspace.adminkit import ChangeViewInlinesMixin, FixedOnChangeMixin, IsNullFilter, adopt, count_of
+from workspace.adminkit import (
+    ChangeViewInlinesMixin,
+    FixedOnChangeMixin,
+    IsNullFilter,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    adopt,
+    count_of,
+)
 
 RECENT_MESSAGES = 20
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantScopedInline, admin.TabularInline):
     model = ChannelMembership
     extra = 0
     fields = ["user", "joined_at", "last_read_at"]
@@ -31,7 +39,7 @@ class RecentMessagesFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class RecentMessagesInline(admin.TabularInline):
+class RecentMessagesInline(TenantScopedInline, admin.TabularInline):
     """The channel's newest messages, read-only (messages are written and
     deleted through their own page, which calls the services)."""
 
@@ -61,7 +69,7 @@ class LastMessageFilter(IsNullFilter):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
+class ChannelAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "company",
@@ -152,7 +160,7 @@ class ChannelAdmin(ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin)
 
 
 @admin.register(ChannelMembership)
-class ChannelMembershipAdmin(FixedOnChangeMixin, admin.ModelAdmin):
+class ChannelMembershipAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = ["user", "channel", "company", "joined_at", "last_read_at"]
     list_filter = ["channel__company", "channel__is_private", ("joined_at", admin.DateFieldListFilter)]
     search_fields = ["user__username", "user__first_name", "user__last_name", "channel__name"]
@@ -180,7 +188,7 @@ class ChannelMembershipAdmin(FixedOnChangeMixin, admin.ModelAdmin):
                 services.membership_remove(channel=membership.channel, user=membership.user)
 
 
-class ReactionInline(admin.TabularInline):
+class ReactionInline(TenantScopedInline, admin.TabularInline):
     model = MessageReaction
     extra = 0
     fields = ["emoji", "user", "created_at"]
@@ -208,7 +216,7 @@ class EditedFilter(IsNullFilter):
 
 
 @admin.register(Message)
-class MessageAdmin(ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
+class MessageAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = ["id", "excerpt", "channel", "company", "author", "parent_id", "created_at", "edited_at"]
     list_filter = [
         "channel__company",
@@ -261,7 +269,8 @@ class MessageAdmin(ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin)
 
 
 @admin.register(MessageReaction)
-class MessageReactionAdmin(FixedOnChangeMixin, admin.ModelAdmin):
+class MessageReactionAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
+    tenant_path = "message__channel__company"  # the owning parent's company
     list_display = ["emoji", "user", "message", "company", "created_at"]
     list_filter = ["message__channel__company", "emoji", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["emoji", "user__username", "message__body"]

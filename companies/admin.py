@@ -20,14 +20,24 @@ from django.utils.text import capfirst
 
 from companies import services
 from companies.models import Attendance, Company, User
-from workspace.adminkit import FixedOnChangeMixin, IsNullFilter, adopt, count_of
+from workspace.adminkit import (
+    FixedOnChangeMixin,
+    IsNullFilter,
+    TenantScopedAdmin,
+    adopt,
+    count_of,
+    is_platform_user,
+)
 
 #: Rows listed per table on a company's delete page (all are counted).
 DELETE_PREVIEW = 10
+#: User fields only a platform superuser may change (read-only for a
+#: company's staff).
+ESCALATION_FIELDS = ("is_superuser", "groups", "user_permissions")
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "created_at", "people", "channel_count", "meeting_count"]
     search_fields = ["name", "slug"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
@@ -49,6 +59,14 @@ class CompanyAdmin(admin.ModelAdmin):
                 _meetings=count_of(Meeting, "company"),
             )
         )
+
+    # A company's staff sees (and with the permission edits) its own company
+    # only (scoped by pk); creating a tenant or purging one is the platform's.
+    def has_add_permission(self, request):
+        return is_platform_user(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_platform_user(request) and super().has_delete_permission(request, obj)
 
     @admin.display(description="people", ordering="_people")
     def people(self, obj):
@@ -165,7 +183,7 @@ class LastActiveFilter(IsNullFilter):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
     form = WorkspaceUserChangeForm
     add_form = WorkspaceUserCreationForm
     list_display = [
@@ -205,7 +223,23 @@ class UserAdmin(BaseUserAdmin):
             # Moving a person to another company would make all they wrote
             # cross-tenant: the company is fixed once set.
             fields.append("company")
+        if not is_platform_user(request):
+            # No escalation for a company's staff: superuser status, groups
+            # and individual permissions are the platform's to grant.
+            fields += [name for name in ESCALATION_FIELDS if name not in fields]
         return fields
+
+    def has_change_permission(self, request, obj=None):
+        # A superuser account (even one in a company) is not a company
+        # staff member's to edit (password included).
+        if obj is not None and obj.is_superuser and not is_platform_user(request):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not is_platform_user(request):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -236,7 +270,7 @@ class OpenFilter(IsNullFilter):
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(FixedOnChangeMixin, admin.ModelAdmin):
+class AttendanceAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = ["user", "company", "check_in", "check_out", "is_open"]
     list_filter = ["company", OpenFilter, ("check_in", admin.DateFieldListFilter)]
     search_fields = ["user__username", "user__first_name", "user__last_name", "company__name"]

@@ -7,10 +7,17 @@ from django.db import transaction
 
 from meetings import services
 from meetings.models import Meeting, MeetingParticipant
-from workspace.adminkit import ChangeViewInlinesMixin, FixedOnChangeMixin, adopt, count_of
+from workspace.adminkit import (
+    ChangeViewInlinesMixin,
+    FixedOnChangeMixin,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    adopt,
+    count_of,
+)
 
 
-class ParticipantInline(admin.TabularInline):
+class ParticipantInline(TenantScopedInline, admin.TabularInline):
     model = MeetingParticipant
     extra = 0
     fields = ["user", "response", "joined_at", "left_at"]
@@ -38,7 +45,7 @@ def _save_participation(meeting, participation, changed):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
+class MeetingAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "company",
@@ -108,7 +115,7 @@ class MeetingAdmin(ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin)
 
 
 @admin.register(MeetingParticipant)
-class MeetingParticipantAdmin(FixedOnChangeMixin, admin.ModelAdmin):
+class MeetingParticipantAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = ["user", "meeting", "company", "response", "joined_at", "left_at"]
     list_filter = [
         "response",

@@ -8,3 +8,13 @@ class WorkspaceConfig(AppConfig):
     name = "workspace"
     verbose_name = "Workspace integrity tooling"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Runs after django.contrib.admin's autodiscover (earlier in
+        # INSTALLED_APPS): admins registered by other packages (groups,
+        # tokens) get the tenant scoping of workspace/adminkit.py too.
+        from django.contrib import admin
+
+        from workspace.adminkit import scope_admin_site
+
+        scope_admin_site(admin.site)

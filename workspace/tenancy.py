@@ -2,8 +2,11 @@
 its own company. Used by model ``clean()`` (forms, admin) and by the services.
 """
 
+from collections import deque
+from functools import cache
+
 from django.core.exceptions import ValidationError
-from django.db import connections
+from django.db import connections, models
 
 
 def ensure_same_company(company_id: int | None, **related) -> None:
@@ -51,3 +54,29 @@ def lock_tenant(company_id: int | None, *, using: str = "default") -> None:
         )
         if cursor.fetchone() is None:
             raise Company.DoesNotExist("The company no longer exists.")
+
+
+@cache
+def tenant_lookup(model: type[models.Model]) -> str | None:
+    """The ORM lookup from ``model`` to the owning company's id, following
+    forward FKs (shortest path), e.g. ``"channel__company"`` for a message,
+    ``"user__company"`` for an auth token; ``None`` for global models
+    (content types, permissions, groups, sessions)."""
+    from companies.models import Company
+
+    if model is Company:
+        return "pk"
+    queue = deque([(model, [])])
+    seen = {model}
+    while queue:
+        current, path = queue.popleft()
+        for fk in current._meta.concrete_fields:
+            if not (fk.is_relation and (fk.many_to_one or fk.one_to_one)):
+                continue
+            target = fk.related_model
+            if target is Company:
+                return "__".join([*path, fk.name])
+            if target not in seen and len(path) < 4:
+                seen.add(target)
+                queue.append((target, [*path, fk.name]))
+    return None

@@ -17,7 +17,6 @@ factories, so it works on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import re
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +25,8 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, models, transaction
 from django.utils import timezone
+
+from workspace.tenancy import tenant_lookup  # noqa: F401  (re-exported: tests import it from here)
 
 #: Derived fields maintained by receivers (docs/lifecycle.md). Delete-policy
 #: checks ignore them (they may be recomputed by the cascade); the tenant
@@ -216,31 +217,6 @@ def snapshot_models() -> list[type[models.Model]]:
         for model in apps.get_models(include_auto_created=True)
         if not (model._meta.proxy or model._meta.swapped or not model._meta.managed)
     ]
-
-
-def tenant_lookup(model: type[models.Model]) -> str | None:
-    """The ORM lookup from ``model`` to the owning company's id, following
-    forward FKs (shortest path), e.g. ``"channel__company"`` for a message,
-    ``"user__company"`` for an auth token; ``None`` for global models
-    (content types, permissions, groups, sessions)."""
-    from companies.models import Company
-
-    if model is Company:
-        return "pk"
-    queue = deque([(model, [])])
-    seen = {model}
-    while queue:
-        current, path = queue.popleft()
-        for fk in current._meta.concrete_fields:
-            if not (fk.is_relation and (fk.many_to_one or fk.one_to_one)):
-                continue
-            target = fk.related_model
-            if target is Company:
-                return "__".join([*path, fk.name])
-            if target not in seen and len(path) < 4:
-                seen.add(target)
-                queue.append((target, [*path, fk.name]))
-    return None
 
 
 def _rows(model, queryset, exclude_fields: set[str]) -> dict[Any, dict[str, Any]]:
