@@ -39,7 +39,9 @@ export DATABASE_URL="$DB_URL" DJANGO_DEBUG=0 DJANGO_SECURE_SSL_REDIRECT=0 \
   DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost DJANGO_LOG_LEVEL=WARNING \
   DJANGO_SECRET_KEY="fuzz-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 $PY manage.py migrate --noinput --verbosity 0
-$PY manage.py seed_demo --companies 2 --users 6 --messages 120 --no-progress \
+# --force: DEBUG is off here; the database is disposable (seed_demo refuses
+# otherwise: every demo person gets the same password).
+$PY manage.py seed_demo --companies 2 --users 6 --messages 120 --no-progress --force \
   --admin-password "fuzz-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
 # Two identities (Web Fuzzing Commons auth file): the admins of the two demo
 # companies. The fuzzer acts as the first; the object_level_authorization

@@ -81,10 +81,59 @@ def test_bad_options_are_a_command_error(db):
         seed(users=1)
 
 
+def test_refuses_to_run_with_debug_off_unless_forced(db, settings):
+    # Every demo person gets the password 'password': not on a production
+    # database by accident (issue #10).
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match=r"DEBUG off.*--force"):
+        seed(companies=1, users=2, messages=0, admin_password="s3cret-enough")
+    assert not Company.objects.exists() and not User.objects.exists()
+    seed(companies=1, users=2, messages=0, admin_password="s3cret-enough", force=True)
+    assert Company.objects.count() == 1
+
+
+def test_refusal_is_a_non_zero_exit_with_the_reason(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+        # A throwaway database: the refusal comes before any row is written.
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'refused.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--no-progress", "--admin-password", "x"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Refusing to seed demo data with DEBUG off" in result.stderr and "--force" in result.stderr
+
+
+def test_company_admins_get_the_staff_group(seeded):
+    from django.contrib.auth.models import Permission
+
+    admins = User.objects.filter(is_staff=True, company__isnull=False)
+    assert admins.count() == 2
+    for admin in admins:
+        assert admin.has_perm("chat.view_message") and admin.has_perm("companies.change_user")
+        assert not admin.has_perm("auth.change_group")
+    assert Permission.objects.filter(group__name="Company staff (demo)", content_type__app_label="auth").count() == 0
+
+
 def test_refuses_the_default_admin_password_with_debug_off(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="admin-password"):
-        seed(companies=1, users=2, messages=0)
-    out = seed(companies=1, users=2, messages=0, admin_password="s3cret-enough")
+        seed(companies=1, users=2, messages=0, force=True)
+    out = seed(companies=1, users=2, messages=0, admin_password="s3cret-enough", force=True)
     assert User.objects.get(username="admin").check_password("s3cret-enough")
     assert "s3cret-enough" in out

@@ -43,6 +43,11 @@ CHANNELS = [
 MEETINGS = ["Weekly sync", "Sprint planning", "Design review", "All hands", "Customer call"]
 EMOJIS = ["👍", "🎉", "❤️", "😂", "👀", "🚀"]
 DEMO_PASSWORD = "password"
+#: Group of the demo company admins (is_staff): every permission on the
+#: project's own models, so they can browse the admin — which shows them
+#: their own company only (docs/architecture.md, "Admin tenant scoping").
+STAFF_GROUP = "Company staff (demo)"
+STAFF_APPS = ("companies", "chat", "meetings")
 BATCH = 500
 
 
@@ -63,12 +68,25 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument(
+            "--force",
+            action="store_true",
+            help=f"run with DEBUG off too (every demo person gets the password {DEMO_PASSWORD!r})",
+        )
+        parser.add_argument(
             "--admin-password",
             default=None,
             help="password of the platform superuser 'admin' (default 'admin', only with DEBUG on)",
         )
 
-    def handle(self, *args, companies, users, messages, seed, no_progress, admin_password, **options):
+    def handle(self, *args, companies, users, messages, seed, no_progress, admin_password, force, **options):
+        if not settings.DEBUG and not force:
+            # Every demo person logs in with the same known password: never
+            # on a production database by accident.
+            raise CommandError(
+                f"Refusing to seed demo data with DEBUG off (DJANGO_DEBUG=0): every demo person "
+                f"gets the password {DEMO_PASSWORD!r}. Pass --force for a disposable database "
+                "(CI, load tests)."
+            )
         if companies < 1 or users < 2 or messages < 0:
             raise CommandError("Need --companies >= 1, --users >= 2 and --messages >= 0.")
         if admin_password is None:
@@ -123,7 +141,15 @@ class Command(BaseCommand):
         self._messages(company, channels, people, n_messages, rng, progress)
         self._meetings(company, channels, people, rng)
         self._attendance(people)
+        people[0].groups.add(self._staff_group())
         return {"company": company, "admin": people[0], "people": people, "channels": channels}
+
+    def _staff_group(self):
+        from django.contrib.auth.models import Group, Permission
+
+        group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+        group.permissions.set(Permission.objects.filter(content_type__app_label__in=STAFF_APPS))
+        return group
 
     def _people(self, company, n_users):
         import factory
