@@ -1,9 +1,14 @@
 from rest_framework import serializers
 
 from companies.models import Attendance, Company, User
+from workspace.api.fields import EmailOrNullField
 
 
 class CompanySerializer(serializers.ModelSerializer):
+    # The database refuses only an empty slug: the form's slug pattern is not
+    # a promise the response schema can make for every stored row.
+    slug = serializers.CharField(read_only=True, min_length=1)
+
     class Meta:
         model = Company
         fields = ["id", "name", "slug"]
@@ -11,6 +16,9 @@ class CompanySerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # "" in the database (no address) is null here: see EmailOrNullField.
+    email = EmailOrNullField()
+
     class Meta:
         model = User
         fields = [

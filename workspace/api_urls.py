@@ -3,13 +3,14 @@
 from django.http import JsonResponse
 from django.urls import path, re_path, register_converter
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from chat import views as chat
 from companies import views as companies
 from meetings import views as meetings
-from workspace.api.auth import TokenView
+from workspace.api.auth import TokenRevokeAllView, TokenView
 from workspace.api.converters import IdConverter
+from workspace.api.swagger import SwaggerView
 
 register_converter(IdConverter, "id")
 
@@ -23,6 +24,7 @@ def not_found(request, *args, **kwargs):
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", TokenRevokeAllView.as_view(), name="api-tokens"),
     path("me/", companies.MeView.as_view(), name="api-me"),
     path("users/", companies.UserListView.as_view(), name="api-user-list"),
     path("users/<id:pk>/", companies.UserDetailView.as_view(), name="api-user-detail"),
@@ -51,6 +53,6 @@ urlpatterns = [
     path("attendance/check-in/", companies.AttendanceCheckInView.as_view(), name="api-attendance-check-in"),
     path("attendance/check-out/", companies.AttendanceCheckOutView.as_view(), name="api-attendance-check-out"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^[\s\S]*$", not_found),
 ]

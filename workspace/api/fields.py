@@ -10,7 +10,9 @@ it may not be blank.
 
 import re
 
-from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, ProhibitNullCharactersValidator, RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # Ids are bigint columns: anything outside 1..2**63-1 cannot name a row.
@@ -115,3 +117,39 @@ class StrictDateTimeField(serializers.DateTimeField):
 def IdField(**kwargs) -> StrictIntegerField:  # noqa: N802
     """An id in a request body: an integer in 1..2**63-1 (``format: int64``)."""
     return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+_EMAIL = EmailValidator()
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "email",
+        "nullable": True,
+        "description": "An e-mail address, or null when the person has none.",
+    }
+)
+class EmailOrNullField(serializers.Field):
+    """A stored e-mail address as the response schema promises it: a valid
+    address (``format: email``) or null.
+
+    ``User.email`` is ``blank=True`` (Django's default): the database holds ""
+    for a person without an address, which no ``format: email`` matches. The
+    column has no check either, so a value written outside the forms (raw SQL,
+    ``create_user(email="junk")``) may not be an address at all: such a value
+    is rendered as null too, never as something the schema does not allow.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        try:
+            _EMAIL(value)
+        except ValidationError:
+            return None
+        return value

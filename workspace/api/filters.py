@@ -5,6 +5,7 @@ A query parameter that is present must be valid: ``?since=`` is a 400, not
 on the wire too.
 """
 
+import re
 from datetime import UTC, datetime
 
 import django_filters
@@ -24,18 +25,30 @@ class _NotEmpty:
         return super().clean(value)
 
 
+# A positive offset whose "+" was not percent-encoded: in a query string "+"
+# means a space (application/x-www-form-urlencoded), so `?since=...T10:00:00+05:00`
+# typed as is arrives as "...T10:00:00 05:00". A space is never part of an
+# RFC 3339 date-time, so reading it back as "+" is unambiguous.
+_PLUS_DECODED_AS_SPACE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) ([0-9]{2}:[0-9]{2})"
+)
+
+
 class UtcIsoDateTimeField(_NotEmpty, IsoDateTimeField):
     """An RFC 3339 date-time, normalised to UTC.
 
     Values within a day of the representable range (year 1 with a positive
     offset, year 9999 with a negative one) cannot be converted to UTC in
     Python; as a bound of a range filter they mean "before everything" /
-    "after everything", so they are clamped instead of failing.
+    "after everything", so they are clamped instead of failing. The "+" of an
+    offset may arrive as a space (not percent-encoded in the URL).
     """
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
+        if isinstance(value, str) and (match := _PLUS_DECODED_AS_SPACE.fullmatch(value)):
+            value = f"{match[1]}+{match[2]}"
         if not is_rfc3339_datetime(value):
             raise ValidationError("Enter an RFC 3339 date-time, e.g. 2030-01-31T09:30:00Z.", code="invalid")
         parsed = super().to_python(value.upper())
