@@ -47,6 +47,8 @@ def process_env(url: str) -> dict[str, str]:
         DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_LOG_LEVEL="WARNING",
         DJANGO_CONN_MAX_AGE="0",
+        # No web-request lock/statement timeouts (workspace/db/timeouts.py).
+        DJANGO_DB_TIMEOUTS="off",
     )
     return env
 

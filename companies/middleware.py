@@ -24,6 +24,8 @@ class LastActiveMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and response.status_code < 500:
+        # The status first: after a 5xx (the database may be down) the lazy
+        # session user must not be loaded.
+        if response.status_code < 500 and user is not None and user.is_authenticated:
             user_touch_throttled(user=user, now=timezone.now(), resolution=self.resolution)
         return response

@@ -36,9 +36,15 @@ def company_purge(*, company: Company) -> None:
     Deleting the company row needs ``FOR UPDATE`` on it, which waits for the
     tenant's writes in flight (each holds the gate of ``lock_tenant``); the
     cascade then cannot deadlock with them.
+
+    A big tenant's cascade may take longer than a web request's
+    ``statement_timeout`` (workspace/db/timeouts.py; the admin runs this in a
+    request): it is lifted for this transaction only.
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute(
                 f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
                 [company.pk],

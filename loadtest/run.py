@@ -264,6 +264,9 @@ def main() -> int:
 def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Path) -> int:
     import django
 
+    # The driver (seeding, purge, checks) runs without the web requests'
+    # lock/statement timeouts; the server it started keeps them.
+    os.environ.setdefault("DJANGO_DB_TIMEOUTS", "off")
     django.setup()
     from django.db import OperationalError, close_old_connections, connection
 

@@ -12,6 +12,10 @@ database raise:
 - ``ObjectDoesNotExist`` / ``ObjectNotUpdated`` (the object was deleted by
   someone else between our read and our write) -> 404, as if it had been gone
   before the request.
+- What is not a bug but the client's or the infrastructure's doing
+  (``workspace.errors.classify``): a body nested too deeply -> 400, a body
+  over the upload limit -> 413, the database unavailable or a lock/statement
+  timeout -> 503 with ``Retry-After``; logged as one warning line.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ObjectNotUpdated
@@ -19,7 +23,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from workspace import errors
 
 
 class BadRequest(exceptions.APIException):
@@ -71,4 +78,9 @@ def exception_handler(exc, context):
         exc = Conflict("The request conflicts with data that changed meanwhile; reload and retry.")
     elif isinstance(exc, DataError):
         exc = BadRequest("A value cannot be stored (out of range or malformed).")
+    elif (found := errors.classify(exc)) is not None:
+        status_code, detail = found
+        errors.log_one_line(context["request"], status_code, exc)
+        headers = {"Retry-After": str(errors.RETRY_AFTER)} if status_code == 503 else None
+        return errors.mark_logged(Response({"detail": detail}, status=status_code, headers=headers))
     return drf_exception_handler(exc, context)
