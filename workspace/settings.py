@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,7 +61,12 @@ MIDDLEWARE = [
     # Under /api/ every error is JSON; database outages and timeouts are a 503
     # with Retry-After, logged in one line (workspace/errors.py).
     "workspace.errors.FailCleanlyMiddleware",
+    # Cache-Control: no-store on every /api/ response, errors included
+    # (workspace/api/headers.py).
+    "workspace.api.headers.ApiNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (SECURE_CSP below).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,6 +93,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ csp_nonce }} for inline blocks (the Swagger UI page).
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -191,6 +199,39 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "workspace.api.schema.postprocess",
     ],
+}
+
+# --- API surface (docs/api.md, "Production surface") -----------------------
+# The browsable API (HTML) only in development: with DJANGO_DEBUG=0 the API
+# renders JSON only, whatever the Accept header. API_BROWSABLE overrides.
+API_BROWSABLE = env_bool("API_BROWSABLE", DEBUG)
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
+    "rest_framework.renderers.JSONRenderer",
+    *(["rest_framework.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
+]
+# /api/schema/ and /api/docs/: public in development, for authenticated
+# callers (token or admin session) in production. API_DOCS_PUBLIC overrides;
+# read per request by workspace.api.docs.DocsAccess.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["workspace.api.docs.DocsAccess"]
+
+# Content Security Policy on every response (django.middleware.csp): own
+# origin only, inline scripts and styles only with the request's nonce (the
+# admin and the Swagger UI page carry it), style attributes allowed (the
+# browsable API and Swagger UI set them; they cannot run script), data: images
+# (Swagger UI's icons), no plugins, no framing, forms post to this origin.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
 }
 
 # --- Security (production) ------------------------------------------------
