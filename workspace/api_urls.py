@@ -3,14 +3,13 @@
 from django.http import JsonResponse
 from django.urls import path, re_path, register_converter
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView
 
 from chat import views as chat
 from companies import views as companies
 from meetings import views as meetings
 from workspace.api.auth import TokenRevokeAllView, TokenView
 from workspace.api.converters import IdConverter
-from workspace.api.swagger import SwaggerView
+from workspace.api.docs_views import SchemaView, SwaggerView
 
 register_converter(IdConverter, "id")
 
@@ -52,7 +51,7 @@ urlpatterns = [
     path("attendance/", companies.AttendanceListView.as_view(), name="api-attendance-list"),
     path("attendance/check-in/", companies.AttendanceCheckInView.as_view(), name="api-attendance-check-in"),
     path("attendance/check-out/", companies.AttendanceCheckOutView.as_view(), name="api-attendance-check-out"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^[\s\S]*$", not_found),
 ]

@@ -5,8 +5,8 @@
 ``DJANGO_DEBUG=1``, off in production) decides: public, or for authenticated
 callers only (a token, or the session of someone logged in to the admin).
 It is read on every request, so tests can switch it with ``override_settings``.
-The Swagger UI page itself is ``workspace.api.swagger.SwaggerView`` (this
-module is imported by drf-spectacular's views: it may not import them).
+The views are in ``workspace.api.docs_views`` (this module is imported by
+drf-spectacular's views, through SERVE_PERMISSIONS: it may not import them).
 """
 
 from django.conf import settings

@@ -1,11 +1,27 @@
-"""The Swagger UI page (/api/docs/) under the Content Security Policy."""
+"""The schema (/api/schema/) and Swagger UI (/api/docs/) views.
+
+Who may read them: ``workspace.api.docs.DocsAccess`` (``API_DOCS_PUBLIC``).
+"""
 
 from urllib.parse import urlencode
 
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.renderers import JSONRenderer
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document (YAML by default, JSON on request). Its errors
+    (401 when the docs are private) are JSON like every error under /api/,
+    not rendered by the OpenAPI renderers."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 class SwaggerView(SpectacularSwaggerView):
