@@ -43,6 +43,18 @@ $PY manage.py migrate --noinput --verbosity 0
 # otherwise: every demo person gets the same password).
 $PY manage.py seed_demo --companies 2 --users 6 --messages 120 --no-progress --force \
   --admin-password "fuzz-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
+# Edge rows in both fuzzed companies (workspace/edge_rows.py): empty e-mail and
+# names, null last_active, people with no messages, an inactive person, a
+# channel with no topic/creator/message, a meeting with no description or
+# channel, an open attendance; and a platform superuser (company null). The
+# responses must match the schema on these too, not only on seed_demo's.
+$PY manage.py shell -v 0 -c '
+from companies.models import Company
+from workspace.edge_rows import add_edge_rows, add_platform_superuser
+for company in Company.objects.filter(users__isnull=False).distinct().order_by("id")[:2]:
+    add_edge_rows(company)
+add_platform_superuser()
+'
 # Two identities (Web Fuzzing Commons auth file): the admins of the two demo
 # companies. The fuzzer acts as the first; the object_level_authorization
 # check replays the reads of one as the other, which must never see them.
@@ -60,8 +72,11 @@ for company in Company.objects.filter(users__isnull=False).distinct().order_by("
 json.dump({"schemaVersion": "0.2.0", "auth": identities}, sys.stdout)
 ' > "$AUTH_FILE"
 
+# The schema is private with DEBUG off (docs/api.md, "Production surface");
+# schemathesis loads it without credentials, so it is public on this server.
 # No request-line limit: gunicorn's own 414 for a >4 KiB URL is the HTTP
 # server's, not the API's; the fuzzer's long query strings must reach the app.
+API_DOCS_PUBLIC=1 \
 GUNICORN_CMD_ARGS="--limit-request-line 0" \
 HOST=127.0.0.1 PORT="$PORT" WEB_CONCURRENCY=2 GUNICORN_THREADS=2 GUNICORN_LOG_LEVEL=warning \
   .venv/bin/gunicorn --config gunicorn.conf.py >"$LOG" 2>&1 &
