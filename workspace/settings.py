@@ -207,7 +207,8 @@ SPECTACULAR_SETTINGS = {
 API_BROWSABLE = env_bool("API_BROWSABLE", DEBUG)
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
     "rest_framework.renderers.JSONRenderer",
-    *(["rest_framework.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
+    # DRF's browsable API on a template with the CSP nonce (workspace/api/renderers.py).
+    *(["workspace.api.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
 ]
 # /api/schema/ and /api/docs/: public in development, for authenticated
 # callers (token or admin session) in production. API_DOCS_PUBLIC overrides;
