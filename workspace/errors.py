@@ -37,12 +37,11 @@ logger = logging.getLogger("workspace.errors")
 
 API_PREFIX = "/api/"
 
-#: Seconds a client is told to wait (``Retry-After``) when the database is
-#: unavailable or a statement hit a timeout.
-RETRY_AFTER = getattr(settings, "DB_UNAVAILABLE_RETRY_AFTER", 5)
 
-# Headers of an error response worth keeping when it is rewritten as JSON.
-_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+def retry_after() -> str:
+    """Seconds a client is told to wait (``Retry-After``) when the database is
+    unavailable or a statement hit a timeout (``DJANGO_DB_RETRY_AFTER``)."""
+    return str(getattr(settings, "DB_UNAVAILABLE_RETRY_AFTER", 5))
 
 
 def is_api(request) -> bool:
@@ -104,12 +103,13 @@ def error_response(request, status: int, detail: str):
     else:
         response = HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
     if status == 503:
-        response["Retry-After"] = str(RETRY_AFTER)
+        response["Retry-After"] = retry_after()
     return mark_logged(response)
 
 
 class FailCleanlyMiddleware:
-    """Second outermost middleware (inside the request log)."""
+    """Near the top of the stack: inside the request log and the API's
+    ``Cache-Control`` middleware, so that its answers get the same headers."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -147,9 +147,9 @@ class FailCleanlyMiddleware:
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         rewritten = JsonResponse({"detail": response.reason_phrase}, status=response.status_code)
-        for header in _KEPT_HEADERS:
-            if header in response:
-                rewritten[header] = response[header]
+        for header, value in response.items():  # Allow, Retry-After, CSP, Cache-Control...
+            if header.lower() not in {"content-type", "content-length"}:
+                rewritten[header] = value
         if getattr(response, "_has_been_logged", False):
             mark_logged(rewritten)
         return rewritten

@@ -58,12 +58,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: one structured log line per request (workspace/request_log.py).
     "workspace.request_log.RequestLogMiddleware",
-    # Under /api/ every error is JSON; database outages and timeouts are a 503
-    # with Retry-After, logged in one line (workspace/errors.py).
-    "workspace.errors.FailCleanlyMiddleware",
     # Cache-Control: no-store on every /api/ response, errors included
     # (workspace/api/headers.py).
     "workspace.api.headers.ApiNoStoreMiddleware",
+    # Under /api/ every error is JSON; database outages and timeouts are a 503
+    # with Retry-After, logged in one line (workspace/errors.py).
+    "workspace.errors.FailCleanlyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response (SECURE_CSP below).
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -131,6 +131,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+# A 503 (database unavailable, lock or statement timeout) tells the client to
+# retry after this many seconds; /healthz probes with limits of its own
+# (workspace/errors.py, workspace/health.py, docs/operations.md).
+DB_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DJANGO_DB_RETRY_AFTER", "5"))
+HEALTHZ_TIMEOUT = os.environ.get("DJANGO_HEALTHZ_TIMEOUT", "1s")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "companies.User"
@@ -207,8 +213,7 @@ SPECTACULAR_SETTINGS = {
 API_BROWSABLE = env_bool("API_BROWSABLE", DEBUG)
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
     "rest_framework.renderers.JSONRenderer",
-    # DRF's browsable API on a template with the CSP nonce (workspace/api/renderers.py).
-    *(["workspace.api.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
+    *(["rest_framework.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
 ]
 # /api/schema/ and /api/docs/: public in development, for authenticated
 # callers (token or admin session) in production. API_DOCS_PUBLIC overrides;

@@ -81,6 +81,6 @@ def exception_handler(exc, context):
     elif (found := errors.classify(exc)) is not None:
         status_code, detail = found
         errors.log_one_line(context["request"], status_code, exc)
-        headers = {"Retry-After": str(errors.RETRY_AFTER)} if status_code == 503 else None
+        headers = {"Retry-After": errors.retry_after()} if status_code == 503 else None
         return errors.mark_logged(Response({"detail": detail}, status=status_code, headers=headers))
     return drf_exception_handler(exc, context)
