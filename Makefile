@@ -13,13 +13,14 @@ PYTHON_BOOTSTRAP := $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		command -v $$p; break; fi; done)
 
-.PHONY: help venv run migrate seed test test-sqlite test-postgres check bench bench-smoke serve loadtest clean
+.PHONY: help venv run migrate seed test test-sqlite test-postgres check bench bench-smoke serve proxy loadtest clean
 
 help:
 	@echo "make run     set up and serve on SQLite at http://$(HOST):$(PORT)/ (migrated, demo data)"
 	@echo "make test    set up and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make serve   production-style: gunicorn + PostgreSQL (DATABASE_URL, DJANGO_SECRET_KEY; see .env.example)"
 	@echo "make loadtest  load test of make serve on PostgreSQL (LOADTEST_SECONDS, default 60)"
+	@echo "make proxy   nginx (deploy/nginx/workspace.conf) in front of make serve, on PROXY_LISTEN (127.0.0.1:8080)"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON_BOOTSTRAP)" ]; then \
@@ -73,6 +74,14 @@ serve: venv
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
 	exec $(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+# The buffering reverse proxy production requires (docs/operations.md,
+# "Reverse proxy"): Debian's nginx in the foreground with
+# deploy/nginx/workspace.conf, listening on PROXY_LISTEN, forwarding to the
+# gunicorn of `make serve` on $(HOST):$(PORT).
+PROXY_LISTEN ?= 127.0.0.1:8080
+proxy:
+	PROXY_UPSTREAM="$(HOST):$(PORT)" PROXY_LISTEN="$(PROXY_LISTEN)" deploy/nginx/run.sh
 
 # Load test (docs/operations.md): `make serve` on a database of its own
 # (workspace_load, re-created), several tenants, LOADTEST_SECONDS (default 60)
