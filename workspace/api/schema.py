@@ -4,7 +4,9 @@ postprocessing hook that gives ids and path parameters their exact formats.
 Every status code an operation can return is listed on it (docs/api.md):
 400 with the operation's own error component (its input fields, each a list of
 messages; ``non_field_errors``; ``detail`` for a malformed body), 401 without
-or with bad credentials, 403, 404, 409, 415 where they apply.
+or with bad credentials, 403, 404, 409, 413 and 415 where they apply, and
+503 (with ``Retry-After``) on every operation: the database is unavailable or
+a statement hit its timeout (workspace/errors.py).
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
@@ -50,7 +52,10 @@ DESCRIPTIONS = {
     403: "Authenticated, but not allowed to do this (or a platform account without a company).",
     404: "No such object in your company (a missing id and another company's id look the same).",
     409: "Conflicts with the current state (a duplicate, or a state that does not allow it).",
+    413: "The body is larger than the upload limit (`DATA_UPLOAD_MAX_MEMORY_SIZE`, 2.5 MiB).",
     415: "The body is not `application/json`.",
+    503: "The database is unavailable or busy (a lock or statement timeout): retry after "
+    "`Retry-After` seconds.",
 }
 
 
@@ -80,8 +85,19 @@ def responses(
     if conflict is not None:
         result[409] = OpenApiResponse(conflict, description=DESCRIPTIONS[409])
     if body:
+        result[413] = OpenApiResponse(ErrorSerializer, description=DESCRIPTIONS[413])
         result[415] = OpenApiResponse(ErrorSerializer, description=DESCRIPTIONS[415])
+    result[503] = OpenApiResponse(ErrorSerializer, description=DESCRIPTIONS[503])
     return result
+
+
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 # Names of integer properties that hold ids (the row's own or a reference).
@@ -97,9 +113,12 @@ def _is_integer(schema: dict) -> bool:
 
 def postprocess(result, generator, request, public):
     """Ids everywhere: ``int64`` in 1..2**63-1 (path parameters, and id
-    properties of the components); the page number starts at 1."""
+    properties of the components); the page number starts at 1; a 503 carries
+    ``Retry-After``."""
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
+            if "503" in operation.get("responses", {}):
+                operation["responses"]["503"].setdefault("headers", {}).update(RETRY_AFTER_HEADER)
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})
                 if parameter.get("in") == "path" and _is_integer(schema):

@@ -244,3 +244,24 @@ print(response.status_code, response["Content-Type"], response.get("Retry-After"
     problems_logged = [line for line in log if " workspace.request " not in line]
     assert len(problems_logged) == 3, log  # one warning per request, the probe's included
     assert all(" WARNING " in line for line in problems_logged), log
+
+
+# --- the schema says so ------------------------------------------------------------
+
+
+def test_the_schema_documents_413_and_503_with_retry_after(tmp_path):
+    import yaml
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yaml"))
+    schema = yaml.safe_load((tmp_path / "schema.yaml").read_text())
+    methods = {"get", "post", "put", "patch", "delete"}
+    operations = [(p, m, op) for p, item in schema["paths"].items() for m, op in item.items() if m in methods]
+    assert operations
+    for path, method, operation in operations:
+        label = f"{method.upper()} {path}"
+        unavailable = operation["responses"].get("503")
+        assert unavailable, label
+        assert unavailable["headers"]["Retry-After"]["required"] is True, label
+        if "requestBody" in operation:
+            assert "413" in operation["responses"], label
