@@ -7,7 +7,7 @@ the answers built outside DRF (the JSON 404 of unknown paths, errors of the
 middlewares inside this one) carry the header too.
 """
 
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import patch_cache_control
 
 
 class ApiNoStoreMiddleware:
@@ -18,7 +18,8 @@ class ApiNoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path_info.startswith(self.prefix):
-            # max-age=0, no-cache, no-store, must-revalidate, private (+ Expires).
-            add_never_cache_headers(response)
+        if request.path_info.startswith(self.prefix) and "no-store" not in response.get("Cache-Control", ""):
+            # Added to what the view set, if anything; `no-store` alone
+            # otherwise (it forbids any cache to keep a copy: nothing to add).
+            patch_cache_control(response, no_store=True)
         return response
