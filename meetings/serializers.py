@@ -78,5 +78,7 @@ class RsvpSerializer(serializers.Serializer):
             MeetingParticipant.Response.ACCEPTED,
             MeetingParticipant.Response.DECLINED,
             MeetingParticipant.Response.TENTATIVE,
-        ]
+        ],
+        # DRF's message quotes the value sent back; this one is fixed.
+        error_messages={"invalid_choice": "Must be one of: accepted, declined, tentative."},
     )

@@ -120,3 +120,16 @@ def test_cursors_the_api_writes_still_walk_every_page(client_for, people, channe
         assert client.get(link).status_code == 200, link
     positions = [parse_qs(base64.b64decode(parse_qs(urlsplit(link).query)["cursor"][0]).decode()).get("p") for link in links]
     assert any(positions) and all(p[0].endswith("+00:00") for p in positions if p)
+
+
+def test_an_invalid_choice_is_not_echoed(client_for, people):
+    start = timezone.now() + timedelta(days=1)
+    meeting = meeting_create(
+        organizer=people["admin"], title="m", starts_at=start, ends_at=start + timedelta(hours=1),
+        participants=[people["bob"]],
+    )
+    response = client_for(people["bob"]).post(
+        f"/api/meetings/{meeting.pk}/rsvp/", {"response": "<img src=x>"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"response": ["Must be one of: accepted, declined, tentative."]}
