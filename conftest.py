@@ -47,18 +47,34 @@ def api_client():
 
 @pytest.fixture
 def client_for(db):
-    """``client_for(user)``: an API client that sends ``user``'s real token
-    (``Authorization: Token <key>``), so TokenAuthentication itself is tested."""
-    from rest_framework.authtoken.models import Token
+    """``client_for(user)``: an API client that sends a real token of ``user``
+    (``Authorization: Token <key>``, a new one per client), so token
+    authentication itself is tested."""
+    from knox.models import AuthToken
     from rest_framework.test import APIClient
 
     def make(user):
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = AuthToken.objects.create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        client.token_key = key
         return client
 
     return make
+
+
+LOCMEM_CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    # The login throttle counts failures in the cache: tests use local memory
+    # (whatever REDIS_URL says; the Redis tests switch explicitly), emptied
+    # before each test so that none inherits another's counters.
+    from django.core.cache import caches
+
+    settings.CACHES = LOCMEM_CACHES
+    caches["default"].clear()
 
 
 @pytest.fixture

@@ -58,19 +58,29 @@ add_platform_superuser()
 # Two identities (Web Fuzzing Commons auth file): the admins of the two demo
 # companies. The fuzzer acts as the first; the object_level_authorization
 # check replays the reads of one as the other, which must never see them.
+# The tokens are made here, never through the login (which the fuzzer hammers
+# with wrong passwords, into the login throttle's 429). The two logout
+# operations revoke the token they are sent with: they get a run of their own
+# (below) with identities of their own, a member of each company, so that the
+# main run keeps its tokens.
 AUTH_FILE="$REPORT_DIR/auth.json"
+LOGOUT_AUTH_FILE="$REPORT_DIR/auth-logout.json"
+export AUTH_FILE LOGOUT_AUTH_FILE
 $PY manage.py shell -v 0 -c '
-import json, sys
-from rest_framework.authtoken.models import Token
+import json, os
+from knox.models import AuthToken
 from companies.models import Company, User
-identities = []
+files = {"admin": [], "member": []}
 for company in Company.objects.filter(users__isnull=False).distinct().order_by("id")[:2]:
-    user = User.objects.filter(company=company, role="admin").order_by("id").first()
-    token = Token.objects.get_or_create(user=user)[0].key
-    identities.append({"name": f"{company.slug}-admin",
-                       "fixedHeaders": [{"name": "Authorization", "value": f"Token {token}"}]})
-json.dump({"schemaVersion": "0.2.0", "auth": identities}, sys.stdout)
-' > "$AUTH_FILE"
+    for role, identities in files.items():
+        user = User.objects.filter(company=company, role=role, is_active=True).order_by("id").first()
+        _, token = AuthToken.objects.create(user=user)
+        identities.append({"name": f"{company.slug}-{role}",
+                           "fixedHeaders": [{"name": "Authorization", "value": f"Token {token}"}]})
+for role, path in (("admin", os.environ["AUTH_FILE"]), ("member", os.environ["LOGOUT_AUTH_FILE"])):
+    with open(path, "w") as out:
+        json.dump({"schemaVersion": "0.2.0", "auth": files[role]}, out)
+'
 
 # The schema is private with DEBUG off (docs/api.md, "Production surface");
 # schemathesis loads it without credentials, so it is public on this server.
@@ -110,8 +120,24 @@ set +e
   --workers 2 \
   --report junit --report-dir "$REPORT_DIR" \
   --no-color \
+  --exclude-operation-id auth_token_destroy \
+  --exclude-operation-id auth_tokens_destroy \
   ${FUZZ_EXTRA_ARGS:-}
 status=$?
+if [ "$status" -eq 0 ] && [ -z "${FUZZ_EXTRA_ARGS:-}" ]; then
+  # The logout operations, with the identities they may revoke.
+  .venv/bin/schemathesis --config-file .ci/schemathesis.toml run "$BASE/api/schema/" \
+    --url "$BASE" \
+    --auth-wfc "$LOGOUT_AUTH_FILE" \
+    --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
+    --max-time 60 \
+    $SEED_ARGS \
+    --include-operation-id auth_token_destroy \
+    --include-operation-id auth_tokens_destroy \
+    --report junit --report-dir "$REPORT_DIR/logout" \
+    --no-color
+  status=$?
+fi
 set -e
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 200 lines) ---" >&2

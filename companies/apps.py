@@ -7,3 +7,14 @@ class CompaniesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the receivers)
+        from workspace import login_throttle  # noqa: F401  (registers its deploy check)
+
+        # knox registers an admin for its tokens that lists every tenant's
+        # tokens and shows a new token in clear: tokens are managed through the
+        # API (logout, logout everywhere) and revoked by a password change or a
+        # deactivation, not in the admin (docs/api.md, "Authentication").
+        from django.contrib import admin
+        from knox.models import AuthToken
+
+        if admin.site.is_registered(AuthToken):
+            admin.site.unregister(AuthToken)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from chat.services import channel_create, message_create, reaction_add
 from companies.models import User
@@ -113,7 +113,7 @@ def seed_tenant(index: int, *, users: int, messages_per_channel: int) -> Tenant:
 
     seeded_users = []
     for user, role in people:
-        token = None if role == "admin" else Token.objects.create(user=user).key
+        token = None if role == "admin" else AuthToken.objects.create(user=user)[1]
         member_of = [cid for cid, info in channels.items() if user.pk in info["members"]]
         seeded_users.append(SeededUser(user.pk, user.username, role, token, member_of))
     return Tenant(

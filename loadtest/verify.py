@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.management import call_command, get_commands
 from django.db.models import Max
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Attendance, Company, User
@@ -212,7 +212,7 @@ def check_purge(purged: Tenant, created_in_purged: set[int]) -> list[Check]:
     leftovers = {
         "company": Company.objects.filter(pk=purged.company_id).count(),
         "users": User.objects.filter(pk__in=users).count() + User.objects.filter(company_id=purged.company_id).count(),
-        "tokens": Token.objects.filter(user_id__in=users).count(),
+        "tokens": AuthToken.objects.filter(user_id__in=users).count(),
         "attendances": Attendance.objects.filter(company_id=purged.company_id).count()
         + Attendance.objects.filter(user_id__in=users).count(),
         "channels": Channel.objects.filter(pk__in=channels).count()

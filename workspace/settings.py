@@ -5,6 +5,7 @@ DATABASE_URL (see README.md and .env.example).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,7 +44,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Hashed, expiring API tokens (docs/api.md, "Authentication").
+    "knox",
+    # Login throttling, admin and API (workspace/login_throttle.py).
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -75,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "companies.middleware.LastActiveMiddleware",
+    # Last: turns a login refused by the throttle into 429 + Retry-After.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workspace.urls"
@@ -141,6 +147,13 @@ HEALTHZ_TIMEOUT = os.environ.get("DJANGO_HEALTHZ_TIMEOUT", "1s")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "companies.User"
 
+# The throttle backend only refuses locked-out logins; ModelBackend checks
+# the password (workspace/login_throttle.py).
+AUTHENTICATION_BACKENDS = [
+    "workspace.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -171,10 +184,55 @@ STORAGES = {
 # seconds per user (docs/lifecycle.md).
 LAST_ACTIVE_RESOLUTION = int(os.environ.get("LAST_ACTIVE_RESOLUTION", "60"))
 
+# --- Cache ----------------------------------------------------------------
+# Shared by every gunicorn worker when REDIS_URL is set (production: the login
+# throttle's counters live here); local memory otherwise (`make run`).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "workspace"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Authentication: tokens and login throttling ----------------------------
+# API tokens (django-rest-knox): a new random token per login, stored as a
+# SHA-512 digest, valid for API_TOKEN_TTL seconds (docs/api.md).
+API_TOKEN_TTL = int(os.environ.get("API_TOKEN_TTL", str(10 * 3600)))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(seconds=API_TOKEN_TTL),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 64,
+    "SECURE_HASH_ALGORITHM": "hashlib.sha512",
+}
+# Failed logins (admin and API) per username and per client address:
+# LOGIN_FAILURE_LIMIT of them lock out for LOGIN_LOCKOUT_SECONDS (429 with
+# Retry-After); workspace/login_throttle.py, docs/security.md.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+# Reverse proxies in front of the app that append the client address to
+# X-Forwarded-For (1 behind the shipped nginx); 0: the client is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_HANDLER = "workspace.login_throttle.CacheHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "workspace.login_throttle.username_key"
+AXES_CLIENT_IP_CALLABLE = "workspace.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "workspace.login_throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = False
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "workspace.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -76,7 +76,8 @@ def build_populated_tenant(*, slug: str | None = None, base_time: datetime | Non
     from django.contrib.admin.models import ADDITION, LogEntry
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
-    from rest_framework.authtoken.models import Token
+    from axes.models import AccessAttempt, AccessAttemptExpiration
+    from knox.models import AuthToken
 
     from chat.factories import (
         ChannelFactory,
@@ -187,7 +188,7 @@ def build_populated_tenant(*, slug: str | None = None, base_time: datetime | Non
         AttendanceFactory(user=members[0], company=company, check_in=timezone.now(), check_out=None)
     )
 
-    tenant.token = Token.objects.create(user=admin)
+    tenant.token, _ = AuthToken.objects.create(user=admin)
     tenant.log_entry = LogEntry.objects.create(
         user=admin,
         content_type=ContentType.objects.get_for_model(Channel),
@@ -204,6 +205,13 @@ def build_populated_tenant(*, slug: str | None = None, base_time: datetime | Non
     group.permissions.add(permission)
     admin.groups.add(group)
     admin.user_permissions.add(permission)
+    # django-axes' database tables (unused: the login throttle counts in the
+    # cache) have one FK; a row so that it is exercised too.
+    attempt = AccessAttempt.objects.create(
+        username=admin.username, ip_address="192.0.2.1", user_agent="workspace-testing",
+        http_accept="*/*", path_info="/admin/login/", get_data="", post_data="", failures_since_start=1,
+    )
+    AccessAttemptExpiration.objects.create(access_attempt=attempt, expires_at=timezone.now())
     return tenant
 
 

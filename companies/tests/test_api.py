@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from companies.factories import AttendanceFactory, CompanyFactory, UserFactory
 from companies.models import Attendance, User
@@ -20,7 +20,8 @@ def test_token_for_username_and_password(api_client):
     user = UserFactory(username="ada", password="s3cret-pass")
     response = api_client.post("/api/auth/token/", {"username": "ada", "password": "s3cret-pass"}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    assert set(response.json()) == {"token", "expires_at"}
+    assert AuthToken.objects.get(user=user).digest != response.json()["token"]  # stored hashed
     # The token authenticates later requests.
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert api_client.get("/api/me/").json()["username"] == "ada"
@@ -37,7 +38,7 @@ def test_token_wrong_password_is_400_without_saying_which(api_client):
     response = api_client.post("/api/auth/token/", {"username": "ada", "password": "nope"}, format="json")
     assert response.status_code == 400
     assert "non_field_errors" in response.json()
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_token_refused_to_inactive_user(api_client):

@@ -50,7 +50,8 @@ DELETE_POLICY = [
 
 #: Installed contrib FKs (Django's own choices, mirrored in the database too).
 CONTRIB_POLICY = [
-    ("authtoken.Token", "user", CASCADE),
+    ("knox.AuthToken", "user", CASCADE),
+    ("axes.AccessAttemptExpiration", "access_attempt", CASCADE),
     ("admin.LogEntry", "user", CASCADE),
     ("admin.LogEntry", "content_type", SET_NULL),
     ("companies.User_groups", "user", CASCADE),

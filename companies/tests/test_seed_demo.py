@@ -4,7 +4,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from chat.models import Channel, Message
 from companies.models import Company, User
@@ -52,16 +53,27 @@ def test_prints_the_admin_login_and_an_api_token(seeded):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.company is None and admin.check_password("admin")
     assert "login: admin / password: admin" in seeded
-    token = Token.objects.get()
-    assert token.key in seeded
+    token = AuthToken.objects.get()
     assert token.user.company is not None and token.user.is_company_admin
+    # Stored hashed: the printed key is not in the database, but it works.
+    key = next(word for word in seeded.split() if len(word) == 64 and word.isalnum())
+    assert key not in token.digest
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/me/").json()["username"] == token.user.username
+
+
+def without_tokens(snapshot):
+    return {label: rows for label, rows in snapshot.items() if label != "knox.AuthToken"}
 
 
 def test_running_twice_changes_nothing(seeded):
+    # ... but the API token: it is stored hashed, so each run prints a new one.
     before = snapshot_rows()
     again = seed(companies=2, users=4, messages=40)
-    assert snapshot_rows() == before
-    assert Token.objects.get().key in again
+    assert without_tokens(snapshot_rows()) == without_tokens(before)
+    assert AuthToken.objects.count() == 2
+    assert "Authorization: Token " in again
 
 
 def test_a_larger_target_tops_up(seeded):

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 
 # The contract (DESIGN.md, "API"): path -> methods, exactly.
 CONTRACT = {
-    "/api/auth/token/": {"post"},
+    "/api/auth/token/": {"post", "delete"},
+    "/api/auth/tokens/": {"delete"},
     "/api/me/": {"get"},
     "/api/users/": {"get"},
     "/api/users/{id}/": {"get"},
@@ -66,7 +67,15 @@ def test_every_operation_documents_its_errors(schema):
     for path, method, operation in operations(schema):
         codes = set(operation["responses"])
         label = f"{method.upper()} {path}"
-        if path != "/api/auth/token/":
+        if (path, method) == ("/api/auth/token/", "post"):
+            # The login: public, throttled.
+            assert {"200", "400", "415", "429"} <= codes, label
+            assert "Retry-After" in operation["responses"]["429"]["headers"], label
+        elif (path, method) == ("/api/auth/token/", "delete"):
+            # Revokes the token of the request: token authentication only.
+            assert {"204", "401"} <= codes, label
+            assert operation["security"] == [{"tokenAuth": []}], label
+        else:
             assert {"401"} <= codes, label
             assert operation["security"] == [{"tokenAuth": []}, {"cookieAuth": []}], label
         if "{id}" in path:

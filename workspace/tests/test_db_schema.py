@@ -22,8 +22,8 @@ PROJECT_APPS = ("companies", "chat", "meetings")
 @pytest.mark.django_db
 def test_every_fk_of_every_installed_model_carries_its_on_delete_in_the_database():
     fields = foreign_keys()
-    # contrib (auth, admin log, authtoken) and the project: nothing left out
-    assert {f.model._meta.app_label for f in fields} >= {"auth", "admin", "authtoken", *PROJECT_APPS}
+    # contrib (auth, admin log), API tokens (knox) and the project: nothing left out
+    assert {f.model._meta.app_label for f in fields} >= {"auth", "admin", "knox", *PROJECT_APPS}
     assert fk_action_drift() == []
     actual = db_fk_actions()
     for field in fields:

@@ -22,6 +22,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="workspace.example.com,testserver",
         DATABASE_URL="postgres://workspace@db.internal:5432/workspace",
         DJANGO_CONN_MAX_AGE="60",
+        REDIS_URL="redis://redis.internal:6379/0",
     )
     env.update(overrides)
     return env
@@ -114,3 +115,13 @@ def test_make_serve_refuses_to_start_without_postgresql_or_secret_key():
         assert "make serve needs DATABASE_URL=postgres://" in result.stderr
     assert no_key.returncode != 0
     assert "make serve needs DJANGO_SECRET_KEY" in no_key.stderr
+
+
+def test_check_deploy_warns_when_the_login_throttle_cache_is_not_shared():
+    # Without Redis every gunicorn worker would count failed logins apart.
+    env = production_env()
+    env.pop("REDIS_URL")
+    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+
+    assert result.returncode != 0
+    assert "workspace.W010" in result.stderr + result.stdout

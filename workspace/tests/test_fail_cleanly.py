@@ -214,7 +214,7 @@ def test_a_real_unreachable_database_gets_503s_and_one_line_each():
 from django.test import Client
 client = Client(raise_request_exception=False)
 for path in ("/api/me/", "/api/channels/"):
-    response = client.get(path, HTTP_AUTHORIZATION="Token " + "a" * 40)
+    response = client.get(path, HTTP_AUTHORIZATION="Token " + "a" * 64)  # a well-formed key
     print(response.status_code, response["Content-Type"], response.get("Retry-After"), response.content.decode())
 response = client.get("/healthz")
 print(response.status_code, response["Content-Type"], response.get("Retry-After"), response.content.decode())

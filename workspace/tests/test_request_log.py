@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.conf import settings
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from companies.factories import UserFactory
 from workspace.request_log import JsonFormatter
@@ -33,7 +33,9 @@ def request_lines(caplog) -> list[dict]:
 @pytest.fixture
 def token():
     user = UserFactory()
-    return Token.objects.create(user=user)
+    row, key = AuthToken.objects.create(user=user)
+    row.key = key
+    return row
 
 
 def test_token_request_is_logged_with_user_company_status_and_duration(caplog, token):

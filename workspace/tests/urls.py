@@ -1,11 +1,11 @@
 """URLconf for the request-log tests: the real routes plus two probes."""
 
 from django.urls import path
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from workspace.api.authentication import TokenAuthentication
 from workspace.urls import urlpatterns as project_urlpatterns
 
 

@@ -16,6 +16,7 @@ import re
 import unicodedata
 import zlib
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -329,10 +330,15 @@ class Command(BaseCommand):
         return admin
 
     def _token(self, user):
-        from rest_framework.authtoken.models import Token
+        """A new API token of ``user`` for the summary. Tokens are stored
+        hashed, so an earlier one cannot be shown again: each run makes one
+        (the data stays as it was); the user's expired ones are dropped."""
+        from django.utils import timezone
+        from knox.models import AuthToken
 
-        token, _ = Token.objects.get_or_create(user=user)
-        return token
+        AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
+        row, key = AuthToken.objects.create(user=user)
+        return SimpleNamespace(user=user, key=key, expiry=row.expiry)
 
     def _print_summary(self, summary, admin, password, token):
         from chat.models import Message
@@ -354,3 +360,4 @@ class Command(BaseCommand):
         out.write(f"API token of {token.user.username} ({token.user.company.name} admin):")
         out.write(f"  {token.key}")
         out.write(f"  curl -H 'Authorization: Token {token.key}' http://127.0.0.1:8000/api/me/")
+        out.write(f"  (valid until {token.expiry:%Y-%m-%d %H:%M} UTC; a new one at each run)")

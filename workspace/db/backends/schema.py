@@ -1,7 +1,7 @@
 """Schema-editor mixin that mirrors the ORM delete policy into FK constraints.
 
 Applied to every FK that ``migrate`` creates or alters, for every app
-(contrib.auth, admin and authtoken included), so a new or altered foreign key
+(contrib.auth, admin and knox's API tokens included), so a new or altered foreign key
 cannot lose its database action: there is no per-field step to forget.
 """
 
