@@ -24,7 +24,6 @@ def not_found(request, *args, **kwargs):
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/tokens/", TokenRevokeAllView.as_view(), name="api-tokens"),
-    path("auth/tokens/", TokenRevokeAllView.as_view(), name="api-tokens"),
     path("me/", companies.MeView.as_view(), name="api-me"),
     path("users/", companies.UserListView.as_view(), name="api-user-list"),
     path("users/<id:pk>/", companies.UserDetailView.as_view(), name="api-user-detail"),
