@@ -9,6 +9,8 @@ or with bad credentials, 403, 404, 409, 413 and 415 where they apply, and
 a statement hit its timeout (workspace/errors.py).
 """
 
+import copy
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
@@ -87,16 +89,21 @@ def responses(
     if body:
         result[413] = OpenApiResponse(ErrorSerializer, description=DESCRIPTIONS[413])
         result[415] = OpenApiResponse(ErrorSerializer, description=DESCRIPTIONS[415])
-    result[503] = OpenApiResponse(ErrorSerializer, description=DESCRIPTIONS[503])
     return result
 
 
-RETRY_AFTER_HEADER = {
-    "Retry-After": {
-        "description": "Seconds to wait before retrying.",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1},
-    }
+# Every operation can answer 503 (added by ``postprocess``, so that no view can
+# forget it).
+UNAVAILABLE = {
+    "description": DESCRIPTIONS[503],
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 
 
@@ -117,8 +124,8 @@ def postprocess(result, generator, request, public):
     ``Retry-After``."""
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
-            if "503" in operation.get("responses", {}):
-                operation["responses"]["503"].setdefault("headers", {}).update(RETRY_AFTER_HEADER)
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("503", copy.deepcopy(UNAVAILABLE))
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})
                 if parameter.get("in") == "path" and _is_integer(schema):
