@@ -1,0 +1,93 @@
+"""Password hashing never takes every request thread (docs/security.md).
+
+A password check costs a PBKDF2 hash: about 0.3 s of CPU on an idle core, and
+seconds on a loaded one. Six logins in parallel used to occupy every gunicorn
+thread and push an unrelated ``GET /api/me/`` from ~50 ms to 4-7 s. The login
+throttle (``workspace/login_throttle.py``) bounds how many wrong passwords an
+attacker gets; this module bounds how many threads of one process may hash at
+the same time (``LOGIN_CONCURRENCY``, default 1 per process), so the other
+threads keep serving everyone else.
+
+A login that finds every slot busy is not queued (a queued login would hold
+its thread all the same): it is answered at once with 429 and
+``Retry-After: 1``, JSON under ``/api/``. It is not counted as a failed login:
+a burst of honest logins must not lock anyone out.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpResponse, JsonResponse
+
+RETRY_AFTER_SECONDS = 1
+
+_lock = threading.Lock()
+_slots: tuple[int, threading.BoundedSemaphore] | None = None
+
+
+class LoginBusy(Exception):
+    """Every password-hashing slot of this process is taken."""
+
+
+def slots() -> threading.BoundedSemaphore:
+    """The process's semaphore, rebuilt when ``LOGIN_CONCURRENCY`` changes
+    (tests change it with ``settings``)."""
+    global _slots
+    size = max(1, int(getattr(settings, "LOGIN_CONCURRENCY", 1)))
+    with _lock:
+        if _slots is None or _slots[0] != size:
+            _slots = (size, threading.BoundedSemaphore(size))
+        return _slots[1]
+
+
+class SlotModelBackend(ModelBackend):
+    """Django's ``ModelBackend`` (the one that hashes), inside a slot.
+
+    ``LoginBusy`` is not a ``PermissionDenied``: Django's ``authenticate()``
+    lets it through without sending ``user_login_failed``, so the throttle's
+    counters do not move, and ``LoginBusyMiddleware`` answers 429."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:  # a shell or a test client's login(): no thread to protect
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        semaphore = slots()
+        if not semaphore.acquire(blocking=False):
+            raise LoginBusy
+        try:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        finally:
+            semaphore.release()
+
+
+def busy_response(request) -> HttpResponse:
+    message = "Too many logins in progress; retry in a second."
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = HttpResponse(
+            f"<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>",
+            status=429,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class LoginBusyMiddleware:
+    """Turns ``LoginBusy`` from any login view (the API's token view, the
+    admin's login form) into a 429."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, LoginBusy):
+            return busy_response(request)
+        return None
