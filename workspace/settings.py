@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "companies.middleware.LastActiveMiddleware",
     # Last: turns a login refused by the throttle into 429 + Retry-After.
     "axes.middleware.AxesMiddleware",
+    # A login that found every password-hashing slot busy: 429 + Retry-After.
+    "workspace.login_slots.LoginBusyMiddleware",
 ]
 
 ROOT_URLCONF = "workspace.urls"
@@ -148,10 +150,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "companies.User"
 
 # The throttle backend only refuses locked-out logins; ModelBackend checks
-# the password (workspace/login_throttle.py).
+# the password (workspace/login_throttle.py), in one of LOGIN_CONCURRENCY
+# slots per process (workspace/login_slots.py).
 AUTHENTICATION_BACKENDS = [
     "workspace.login_throttle.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "workspace.login_slots.SlotModelBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -215,6 +218,10 @@ REST_KNOX = {
 # Retry-After); workspace/login_throttle.py, docs/security.md.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+# Threads of one process that may hash a password at the same time; a login
+# finding them all busy gets 429 + Retry-After: 1 at once, so the other
+# threads keep serving everyone else (workspace/login_slots.py).
+LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))
 # Reverse proxies in front of the app that append the client address to
 # X-Forwarded-For (1 behind the shipped nginx); 0: the client is REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
@@ -271,7 +278,8 @@ SPECTACULAR_SETTINGS = {
 API_BROWSABLE = env_bool("API_BROWSABLE", DEBUG)
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
     "rest_framework.renderers.JSONRenderer",
-    *(["rest_framework.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
+    # DRF's browsable API on a template with the CSP nonce (workspace/api/renderers.py).
+    *(["workspace.api.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
 ]
 # /api/schema/ and /api/docs/: public in development, for authenticated
 # callers (token or admin session) in production. API_DOCS_PUBLIC overrides;
