@@ -13,13 +13,14 @@ PYTHON_BOOTSTRAP := $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		command -v $$p; break; fi; done)
 
-.PHONY: help venv run migrate seed test test-sqlite test-postgres check bench bench-smoke serve proxy loadtest clean
+.PHONY: help venv run migrate seed test test-sqlite test-postgres check bench bench-smoke serve proxy loadtest attack clean
 
 help:
 	@echo "make run     set up and serve on SQLite at http://$(HOST):$(PORT)/ (migrated, demo data)"
 	@echo "make test    set up and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make serve   production-style: gunicorn + PostgreSQL (DATABASE_URL, DJANGO_SECRET_KEY; see .env.example)"
 	@echo "make loadtest  load test of make serve on PostgreSQL (LOADTEST_SECONDS, default 60)"
+	@echo "make attack  the hostile-user run of docs/security.md against make serve (PostgreSQL, Redis)"
 	@echo "make proxy   nginx (deploy/nginx/workspace.conf) in front of make serve, on PROXY_LISTEN (127.0.0.1:8080)"
 
 $(VENV)/.installed: requirements.txt
@@ -93,6 +94,12 @@ $(VENV)/.loadtest-installed: loadtest/requirements.txt $(VENV)/.installed
 
 loadtest: venv $(VENV)/.loadtest-installed
 	$(PY) -m loadtest
+
+# The hostile-user run (docs/security.md): `make serve` on its own database
+# (ATTACK_DATABASE_URL, re-created) and Redis db 13 (ATTACK_REDIS_URL,
+# flushed); exit status 1 when any attack is not refused as documented.
+attack: venv
+	$(PY) -m loadtest.attack
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
