@@ -19,12 +19,14 @@ from django.dispatch import receiver
 from chat.models import Channel, Message, MessageReaction
 from chat.services import channel_recompute_last_message, channel_touch
 from companies.services import user_touch
+from workspace.metrics import LAST_MESSAGE_RECOMPUTES, LAST_MESSAGE_TOUCHES
 
 
 @receiver(post_save, sender=Message, dispatch_uid="chat.message_saved")
 def message_saved(sender, instance: Message, created: bool, update_fields=None, using="default", **kwargs):
     if created:
         channel_touch(channel_id=instance.channel_id, at=instance.created_at, using=using)
+        LAST_MESSAGE_TOUCHES.inc()
         user_touch(user_id=instance.author_id, at=instance.created_at, using=using)
     elif instance.edited_at is not None and (update_fields is None or "edited_at" in update_fields):
         # An edit (message_update stamps edited_at) is the author's activity;
@@ -88,6 +90,6 @@ def message_post_delete(sender, instance: Message, using: str, origin=None, **kw
     operation = _operations().pop((using, id(origin)), None)
     if operation is None:  # already recomputed for this operation
         return
-    channel_recompute_last_message(
-        channel_ids=operation.channel_ids - operation.deleted_channel_ids, using=using
-    )
+    channel_ids = operation.channel_ids - operation.deleted_channel_ids
+    channel_recompute_last_message(channel_ids=channel_ids, using=using)
+    LAST_MESSAGE_RECOMPUTES.inc(len(channel_ids))

@@ -4,6 +4,7 @@ Every function is keyword-only, atomic, and refuses cross-tenant references
 with a ``ValidationError`` naming the field.
 """
 
+import time
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from companies.models import Attendance, Company, User
+from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
 from workspace.tenancy import lock_tenant
 
 
@@ -40,15 +42,25 @@ def company_purge(*, company: Company) -> None:
     A big tenant's cascade may take longer than a web request's
     ``statement_timeout`` (workspace/db/timeouts.py; the admin runs this in a
     request): it is lifted for this transaction only.
+
+    Counted and timed (``workspace_company_purges_total{outcome}``,
+    ``workspace_company_purge_duration_seconds``; workspace/metrics.py).
     """
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL statement_timeout = 0")
-            cursor.execute(
-                f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
-                [company.pk],
-            )
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET LOCAL statement_timeout = 0")
+                cursor.execute(
+                    f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
+                    [company.pk],
+                )
+        outcome = "ok"
+    finally:
+        COMPANY_PURGE_SECONDS.observe(time.perf_counter() - started)
+        COMPANY_PURGES.labels(outcome).inc()
     company.pk = None
 
 
@@ -106,7 +118,9 @@ def user_touch(*, user_id: int, at: datetime, using: str = "default") -> bool:
             f"WHERE {qn(User._meta.pk.column)} = %s AND ({column} IS NULL OR {column} < %s)",
             [value, user_id, value],
         )
-        return cursor.rowcount > 0
+        written = cursor.rowcount > 0
+    LAST_ACTIVE_TOUCHES.labels("event", "true" if written else "false").inc()
+    return written
 
 
 def user_touch_throttled(*, user: User, now: datetime, resolution: timedelta) -> bool:
@@ -122,6 +136,7 @@ def user_touch_throttled(*, user: User, now: datetime, resolution: timedelta) ->
         User.objects.filter(Q(last_active__isnull=True) | Q(last_active__lt=threshold), pk=user.pk)
         .update(last_active=now)
     )
+    LAST_ACTIVE_TOUCHES.labels("request", "true" if written else "false").inc()
     if written:
         user.last_active = now
     return written

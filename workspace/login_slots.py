@@ -22,6 +22,8 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpResponse, JsonResponse
 
+from workspace.metrics import LOGIN_REFUSED
+
 RETRY_AFTER_SECONDS = 1
 
 _lock = threading.Lock()
@@ -63,6 +65,7 @@ class SlotModelBackend(ModelBackend):
 
 
 def busy_response(request) -> HttpResponse:
+    LOGIN_REFUSED.labels("busy").inc()
     message = "Too many logins in progress; retry in a second."
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=429)

@@ -35,6 +35,8 @@ from axes.backends import AxesStandaloneBackend
 from axes.handlers.cache import AxesCacheHandler
 from axes.helpers import get_cache
 
+from workspace.metrics import LOGIN_REFUSED
+
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -116,7 +118,9 @@ def lockout_message() -> str:
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
     """429 with ``Retry-After``: JSON under ``/api/``, a short page elsewhere
     (the admin login). The API's token view answers its own 429 (DRF's
-    ``Throttled``), which is kept as it is."""
+    ``Throttled``), which is kept as it is. Either way axes calls this once per
+    refused login: it is counted here (``workspace_login_refused_total``)."""
+    LOGIN_REFUSED.labels("lockout").inc()
     if original_response is not None and original_response.status_code == 429:
         return original_response
     seconds = retry_after()

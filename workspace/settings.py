@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: one structured log line per request (workspace/request_log.py).
     "workspace.request_log.RequestLogMiddleware",
+    # Prometheus: requests and their queries by route (workspace/metrics.py).
+    "workspace.metrics.MetricsMiddleware",
     # Cache-Control: no-store on every /api/ response, errors included
     # (workspace/api/headers.py).
     "workspace.api.headers.ApiNoStoreMiddleware",
@@ -186,6 +188,11 @@ STORAGES = {
 # User.last_active is written by API requests at most once per this many
 # seconds per user (docs/lifecycle.md).
 LAST_ACTIVE_RESOLUTION = int(os.environ.get("LAST_ACTIVE_RESOLUTION", "60"))
+
+# --- Metrics and traces (docs/operations.md, "Metrics and traces") ---------
+# GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"; unset: a 404,
+# except with DEBUG on from a loopback address (workspace/metrics.py).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- Cache ----------------------------------------------------------------
 # Shared by every gunicorn worker when REDIS_URL is set (production: the login
@@ -317,7 +324,8 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Probes and the Prometheus scrape talk plain HTTP to gunicorn.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # One JSON object per line on stderr (docs/operations.md): the request log
 # (workspace.request) and Django's django.request errors with tracebacks. The
