@@ -9,7 +9,8 @@ Under ``/api/`` every error is JSON, in production and with ``DEBUG`` on:
 - a ``Host`` outside ``ALLOWED_HOSTS`` (``DisallowedHost``) and any other
   ``SuspiciousOperation`` -> 400;
 - the database unreachable, or a statement cancelled by ``lock_timeout`` /
-  ``statement_timeout`` (``OperationalError``, ``InterfaceError``) -> 503 with
+  ``statement_timeout`` (``OperationalError``, ``InterfaceError``), or the
+  shared cache (Redis: the login throttle's counters) unreachable -> 503 with
   ``Retry-After``; elsewhere a plain-text 503 with ``Retry-After``;
 - anything else Django would render as an HTML page (its debug pages, its
   ``handler400``/``handler500``) -> ``{"detail": <reason phrase>}`` with the
@@ -31,6 +32,12 @@ import traceback
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# The shared cache (Redis, REDIS_URL) unreachable: the login throttle cannot
+# count, so logins are refused with a 503 like a database outage, not a 500.
+CacheUnavailable = RedisConnectionError | RedisTimeoutError
 from django.http import HttpResponse, JsonResponse
 
 logger = logging.getLogger("workspace.errors")
@@ -73,7 +80,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
         return 400, "Malformed request."
     if isinstance(exc, RecursionError) and raised_while_parsing(exc):
         return 400, "JSON parse error - nested too deeply."
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | CacheUnavailable):
         return 503, "The service is temporarily unavailable; retry later."
     return None
 

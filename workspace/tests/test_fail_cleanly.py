@@ -265,3 +265,24 @@ def test_the_schema_documents_413_and_503_with_retry_after(tmp_path):
         assert unavailable["headers"]["Retry-After"]["required"] is True, label
         if "requestBody" in operation:
             assert "413" in operation["responses"], label
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/", "/admin/login/"])
+def test_logins_with_the_throttle_store_unreachable_are_a_503_not_a_500(caplog, path, db):
+    """Redis (the login throttle's counters) down: the login cannot be
+    counted, so it is refused as unavailable, with Retry-After, in one line."""
+    import redis.exceptions
+    from axes.handlers.cache import AxesCacheHandler
+
+    from companies.factories import UserFactory
+
+    UserFactory(username="ada", password="s3cret-pass")
+    down = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with mock.patch.object(AxesCacheHandler, "is_locked", side_effect=down), \
+         mock.patch("workspace.login_throttle.CacheHandler.is_locked", side_effect=down):
+        response = Client().post(path, {"username": "ada", "password": "wrong"}, REMOTE_ADDR="10.0.0.7")
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    if path.startswith("/api/"):
+        assert response["Content-Type"].startswith("application/json")
+    assert not [r for r in caplog.records if r.exc_info]
