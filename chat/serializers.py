@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiTypes, extend_schema_field
 from rest_framework import serializers
 
 from chat import selectors
@@ -7,16 +8,63 @@ from companies.serializers import company_users
 from workspace.api.fields import IdField, NotBlankCharField, OptionalCharField, StrictBooleanField
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ReadStateFields(serializers.Serializer):
+    # The caller's read state of a channel, from selectors.channel_read_state
+    # (docs/api.md, "Read state").
+    last_read_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Up to when you have read the channel; null when you are not a member or never marked it read.",
+    )
+    unread_count = serializers.IntegerField(
+        read_only=True,
+        min_value=0,
+        help_text="Messages (thread replies included) posted by others after you last read the channel, "
+        "or since you joined it if you never did; 0 when you are not a member.",
+    )
+    has_unread = serializers.SerializerMethodField(help_text="Whether `unread_count` is above 0.")
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_has_unread(self, obj) -> bool:
+        return obj.unread_count > 0
+
+
+class ChannelSerializer(ReadStateFields, serializers.ModelSerializer):
     is_member = serializers.BooleanField(read_only=True, help_text="Whether you are a member.")
 
     class Meta:
         model = Channel
         fields = [
             "id", "name", "topic", "is_private", "created_by", "created_at", "last_message_at",
-            "is_member",
+            "is_member", "last_read_at", "unread_count", "has_unread",
         ]
         read_only_fields = fields
+
+
+class ChannelReadStateSerializer(ReadStateFields):
+    class Meta:
+        ref_name = "ChannelReadState"
+
+
+class ChannelReadSerializer(serializers.Serializer):
+    message = IdField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Id of a message of this channel: mark read up to it (its `created_at`). "
+        "Without it: up to the channel's newest message.",
+    )
+
+    def validate_message(self, value: int | None) -> Message | None:
+        if value is None:
+            return None
+        channel = self.context["channel"]
+        message = Message.objects.filter(pk=value, channel_id=channel.pk).only("id", "channel_id", "created_at").first()
+        if message is not None:
+            return message
+        if selectors.message_list_visible(user=self.context["request"].user).filter(pk=value).exists():
+            raise serializers.ValidationError("The message is in another channel.")
+        raise serializers.ValidationError(f"No message with id {value}.")
 
 
 class ChannelCreateSerializer(serializers.Serializer):

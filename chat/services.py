@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
@@ -161,6 +161,46 @@ def membership_remove(*, channel: Channel, user: User) -> None:
     deleted, _ = ChannelMembership.objects.filter(channel=channel, user=user).delete()
     if not deleted:
         raise ValidationError({"user": "This user is not a member of the channel."})
+
+
+NOT_A_MEMBER = "You are not a member of the channel."
+
+
+@transaction.atomic
+def membership_mark_read(*, channel: Channel, user: User, message: Message | None = None) -> datetime | None:
+    """Move ``user``'s ``last_read_at`` in ``channel`` forward to ``message``'s
+    ``created_at`` (without ``message``: the newest message of the channel's,
+    replies included; with no message at all nothing moves). Returns the
+    membership's ``last_read_at`` afterwards (null: never read).
+
+    One conditional UPDATE (``... WHERE last_read_at IS NULL OR last_read_at <
+    %s``): the row is only ever written forward, so two marks racing each
+    other (two tabs, two devices) end at the later one whatever order they
+    commit in, and an older mark never moves it back. A ``ValidationError`` on
+    ``message`` when it is in another channel, on ``user`` when they are not a
+    member (docs/api.md, "Read state").
+    """
+    lock_tenant(channel.company_id)
+    if message is not None:
+        if message.channel_id != channel.pk:
+            raise ValidationError({"message": "The message is in another channel."})
+        at = message.created_at
+    else:
+        at = (
+            Message.objects.filter(channel=channel)
+            .order_by("-created_at", "-id")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    membership = ChannelMembership.objects.filter(channel=channel, user=user)
+    if at is not None and membership.filter(Q(last_read_at__isnull=True) | Q(last_read_at__lt=at)).update(
+        last_read_at=at
+    ):
+        return at
+    current = membership.values_list("last_read_at", flat=True)
+    if not current:
+        raise ValidationError({"user": NOT_A_MEMBER})
+    return current[0]
 
 
 BODY_MAX_LENGTH = Message._meta.get_field("body").max_length

@@ -17,6 +17,8 @@ from chat import selectors, services
 from chat.models import Channel, ChannelMembership, Message
 from chat.serializers import (
     ChannelCreateSerializer,
+    ChannelReadSerializer,
+    ChannelReadStateSerializer,
     ChannelSerializer,
     ChannelUpdateSerializer,
     MembershipCreateSerializer,
@@ -72,6 +74,15 @@ class ChannelScopedView(generics.GenericAPIView):
             raise NotFound("No such channel.")
         return channel
 
+    def get_channel_with_read_state(self) -> Channel:
+        """The channel with the caller's read state (ChannelSerializer)."""
+        user = self.request.user
+        channels = selectors.channel_list_visible(user=user).filter(pk=self.kwargs[self.channel_url_kwarg])
+        channel = selectors.channel_read_state(channels=channels, user=user).first()
+        if channel is None:
+            raise NotFound("No such channel.")
+        return channel
+
 
 class ChannelListView(generics.GenericAPIView):
     permission_classes = [IsCompanyMember]
@@ -79,7 +90,8 @@ class ChannelListView(generics.GenericAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        return selectors.channel_list_visible(user=self.request.user)
+        user = self.request.user
+        return selectors.channel_read_state(channels=selectors.channel_list_visible(user=user), user=user)
 
     @extend_schema(
         operation_id="channels_list",
@@ -123,7 +135,7 @@ class ChannelDetailView(ChannelScopedView):
         responses=responses({200: ChannelSerializer}, not_found=True),
     )
     def get(self, request, pk):
-        return Response(ChannelSerializer(self.get_channel()).data)
+        return Response(ChannelSerializer(self.get_channel_with_read_state()).data)
 
     @extend_schema(
         operation_id="channels_partial_update",
@@ -148,7 +160,7 @@ class ChannelDetailView(ChannelScopedView):
             services.channel_update(channel=channel, **serializer.validated_data)
         except DjangoValidationError as exc:
             raise _channel_write_error(exc) from exc
-        return Response(ChannelSerializer(self.get_channel()).data)
+        return Response(ChannelSerializer(self.get_channel_with_read_state()).data)
 
     @extend_schema(
         operation_id="channels_destroy",
@@ -161,6 +173,43 @@ class ChannelDetailView(ChannelScopedView):
             raise PermissionDenied(CHANNEL_MANAGERS)
         services.channel_delete(channel=channel)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+NOT_A_MEMBER = "Only members of the channel have a read state: join it first."
+
+
+class ChannelReadView(ChannelScopedView):
+    serializer_class = ChannelReadStateSerializer
+
+    @extend_schema(
+        operation_id="channels_read",
+        summary="Mark the channel read (up to a message of it, or its newest message); never moves back",
+        request=ChannelReadSerializer,
+        responses=responses(
+            {200: ChannelReadStateSerializer},
+            bad_request=validation_error("ChannelReadError", "message"),
+            not_found=True,
+            forbidden=NOT_A_MEMBER,
+            body=True,
+        ),
+    )
+    def post(self, request, pk):
+        channel = self.get_channel()
+        if not selectors.is_channel_member(channel=channel, user=request.user):
+            raise PermissionDenied(NOT_A_MEMBER)
+        serializer = ChannelReadSerializer(
+            data=request.data, context={**self.get_serializer_context(), "channel": channel}
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.membership_mark_read(channel=channel, user=request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            # Left (or removed) meanwhile; a message of another channel is
+            # refused by the serializer already.
+            if "message" in exc.message_dict:
+                raise bad_request(exc) from exc
+            raise PermissionDenied(NOT_A_MEMBER) from None
+        return Response(ChannelReadStateSerializer(self.get_channel_with_read_state()).data)
 
 
 class ChannelMemberListView(ChannelScopedView):

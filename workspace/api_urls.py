@@ -29,6 +29,7 @@ urlpatterns = [
     path("users/<id:pk>/", companies.UserDetailView.as_view(), name="api-user-detail"),
     path("channels/", chat.ChannelListView.as_view(), name="api-channel-list"),
     path("channels/<id:pk>/", chat.ChannelDetailView.as_view(), name="api-channel-detail"),
+    path("channels/<id:pk>/read/", chat.ChannelReadView.as_view(), name="api-channel-read"),
     path("channels/<id:pk>/members/", chat.ChannelMemberListView.as_view(), name="api-channel-members"),
     path(
         "channels/<id:pk>/members/<id:user_id>/",
