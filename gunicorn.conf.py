@@ -11,6 +11,9 @@ Everything comes from the environment, with defaults sized for the machine:
 - GUNICORN_TIMEOUT  seconds before a silent worker is killed (default 30)
 - FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-* (default 127.0.0.1)
 - GUNICORN_CONTROL_SOCKET  path of the gunicornc control socket (default: none)
+- PROMETHEUS_MULTIPROC_DIR  where the workers' Prometheus values live
+                    (default: a new temporary directory per server); emptied
+                    at start, so one directory per server (docs/operations.md)
 
 Gunicorn refuses to start without a PostgreSQL DATABASE_URL: production never
 falls back to the embedded SQLite file.
@@ -18,7 +21,9 @@ falls back to the embedded SQLite file.
 
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 
 _url = os.environ.get("DATABASE_URL", "")
 if not _url.startswith(("postgres://", "postgresql://", "pgsql://")):
@@ -28,6 +33,18 @@ if not _url.startswith(("postgres://", "postgresql://", "pgsql://")):
         f"(got {'nothing' if not _url else _url.split(':', 1)[0] + '://...'}; see .env.example)\n"
     )
     sys.exit(2)
+
+# Prometheus multiprocess mode (workspace/metrics.py): every worker writes its
+# values to files in this directory and /metrics adds them up. Set before any
+# worker imports prometheus_client; emptied here, at the master's start, so
+# that a restarted server does not count the previous one's requests twice.
+_metrics_dir_made = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="workspace-metrics-")
+os.makedirs(_metrics_dir, exist_ok=True)
+for _name in os.listdir(_metrics_dir):
+    if _name.endswith(".db"):
+        os.remove(os.path.join(_metrics_dir, _name))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 wsgi_app = "workspace.wsgi:application"
 bind = os.environ.get(
@@ -73,3 +90,26 @@ def post_worker_init(worker):
         worker.log.warning("healthz warm-up: %s", exc)
     finally:
         connections.close_all()
+
+
+def post_fork(server, worker):
+    """OpenTelemetry tracing, when the OTEL_* variables ask for it, starts in
+    each worker (its exporter thread does not survive a fork); workspace/wsgi.py
+    calls the same idempotent function for other WSGI servers."""
+    from workspace.tracing import configure_tracing
+
+    configure_tracing()
+
+
+def child_exit(server, worker):
+    """A dead worker's Prometheus values stay counted (counters, histograms);
+    its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """A temporary metrics directory made above goes with the server."""
+    if _metrics_dir_made:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

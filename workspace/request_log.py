@@ -3,7 +3,9 @@
 The line carries the method, the path (never the query string: it may hold a
 secret), the status, the duration and the acting user and company. Headers,
 bodies and cookies are never read, so tokens and passwords cannot leak into it.
-5xx tracebacks come from Django's own ``django.request`` logger.
+5xx tracebacks come from Django's own ``django.request`` logger. With
+OpenTelemetry tracing on (workspace/tracing.py) it also carries ``trace_id``,
+the id of the request's trace.
 """
 
 import logging
@@ -12,6 +14,8 @@ import time
 from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+from workspace import tracing
 
 logger = logging.getLogger("workspace.request")
 
@@ -59,18 +63,15 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         user_id, company_id = _actor(request)
-        logger.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-                "user_id": user_id,
-                "company_id": company_id,
-            },
-        )
+        extra = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "user_id": user_id,
+            "company_id": company_id,
+        }
+        if tracing.current_trace_id is not None:
+            extra["trace_id"] = tracing.current_trace_id()
+        logger.info("%s %s %s", request.method, request.path, response.status_code, extra=extra)
         return response
