@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from chat import selectors, services
 from chat.models import Channel, ChannelMembership, Message
+from chat.rows import message_page_data, message_rows
 from chat.serializers import (
     ChannelCreateSerializer,
     ChannelReadSerializer,
@@ -316,7 +317,9 @@ class ChannelMessageListView(ChannelScopedView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Message.objects.none()
-        return selectors.channel_messages(channel=self.get_channel())
+        # Rows, not instances (chat/rows.py): the same JSON as
+        # MessageSerializer, which stays the schema (docs/PERFORMANCE.md, 4).
+        return message_rows(Message.objects.filter(channel=self.get_channel()))
 
     @extend_schema(
         operation_id="channels_messages_list",
@@ -330,7 +333,7 @@ class ChannelMessageListView(ChannelScopedView):
     def get(self, request, pk):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+        return self.get_paginated_response(message_page_data(page))
 
     @extend_schema(
         operation_id="channels_messages_create",

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from meetings import selectors, services
 from meetings.models import Meeting
+from meetings.rows import meeting_page_data, meeting_rows
 from meetings.serializers import (
     MeetingCreateSerializer,
     MeetingSerializer,
@@ -68,8 +69,10 @@ class MeetingListView(MeetingScopedView):
         ),
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(MeetingSerializer(page, many=True).data)
+        # Rows, not instances (meetings/rows.py): the same JSON as
+        # MeetingSerializer, which stays the schema (docs/PERFORMANCE.md, 6).
+        page = self.paginate_queryset(self.filter_queryset(meeting_rows(self.get_queryset())))
+        return self.get_paginated_response(meeting_page_data(page))
 
     @extend_schema(
         operation_id="meetings_create",

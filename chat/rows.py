@@ -1,0 +1,60 @@
+"""The message list page without model instances (docs/PERFORMANCE.md,
+scenario 4): ``.values()`` rows with the reply count and the reactions (built
+by PostgreSQL as JSON in the page query), turned into exactly the JSON of
+``MessageSerializer`` — which stays the schema of the endpoint."""
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.models import Message, MessageReaction
+from workspace.api.rows import attach_children, builds_json_arrays, datetime_repr, json_array
+
+#: the columns of a message row (keys of ``.values()``)
+MESSAGE_COLUMNS = ("id", "channel_id", "author_id", "parent_id", "body", "created_at", "edited_at")
+#: the columns of a reaction (JSON keys on PostgreSQL, ``.values()`` keys elsewhere)
+REACTION_COLUMNS = ("user_id", "emoji", "created_at")
+
+
+def _reactions() -> QuerySet[MessageReaction]:
+    return MessageReaction.objects.order_by("created_at", "id")
+
+
+def message_rows(messages: QuerySet[Message]) -> QuerySet:
+    """``messages`` as dicts of ``MESSAGE_COLUMNS`` + ``reply_count`` (+
+    ``reaction_rows`` on PostgreSQL; ``message_page_data`` fetches them in one
+    query elsewhere). Filter and paginate it like the model queryset."""
+    replies = (
+        Message.objects.filter(parent_id=OuterRef("pk"))
+        .order_by()
+        .values("parent_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    extra = {"reply_count": Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))}
+    if builds_json_arrays(messages):
+        extra["reaction_rows"] = json_array(_reactions(), "message_id", **{c: c for c in REACTION_COLUMNS})
+    return messages.order_by().annotate(**extra).values(*MESSAGE_COLUMNS, *extra)
+
+
+def _reaction(r: dict) -> dict:
+    return {"user": r["user_id"], "emoji": r["emoji"], "created_at": datetime_repr(r["created_at"])}
+
+
+def message_page_data(rows: list[dict]) -> list[dict]:
+    """What ``MessageSerializer(page, many=True).data`` gives for these rows."""
+    if rows and "reaction_rows" not in rows[0]:
+        attach_children(rows, "reaction_rows", _reactions(), "message_id", lambda r: r, REACTION_COLUMNS)
+    return [
+        {
+            "id": m["id"],
+            "channel": m["channel_id"],
+            "author": m["author_id"],
+            "parent": m["parent_id"],
+            "body": m["body"],
+            "created_at": datetime_repr(m["created_at"]),
+            "edited_at": datetime_repr(m["edited_at"]),
+            "reply_count": m["reply_count"],
+            "reactions": [_reaction(r) for r in m["reaction_rows"]],
+        }
+        for m in rows
+    ]

@@ -1,0 +1,61 @@
+"""The meeting list page without model instances (docs/PERFORMANCE.md,
+scenario 6): ``.values()`` rows with the participants (built by PostgreSQL as
+JSON in the page query), turned into exactly the JSON of
+``MeetingSerializer`` — which stays the schema of the endpoint."""
+
+from django.db.models import QuerySet
+
+from meetings.models import Meeting, MeetingParticipant
+from workspace.api.rows import attach_children, builds_json_arrays, datetime_repr, json_array
+
+#: the columns of a meeting row (keys of ``.values()``)
+MEETING_COLUMNS = (
+    "id", "title", "description", "starts_at", "ends_at", "channel_id", "is_private", "organizer_id", "created_at",
+)
+#: the columns of a participation (JSON keys on PostgreSQL, ``.values()`` keys elsewhere)
+PARTICIPANT_COLUMNS = ("user_id", "response", "joined_at", "left_at")
+
+
+def _participations() -> QuerySet[MeetingParticipant]:
+    return MeetingParticipant.objects.order_by("id")
+
+
+def meeting_rows(meetings: QuerySet[Meeting]) -> QuerySet:
+    """``meetings`` (their order kept) as dicts of ``MEETING_COLUMNS`` (+
+    ``participant_rows`` on PostgreSQL; ``meeting_page_data`` fetches them in
+    one query elsewhere). Filter and paginate it like the model queryset."""
+    meetings = meetings.prefetch_related(None)
+    if builds_json_arrays(meetings):
+        participants = json_array(_participations(), "meeting_id", **{c: c for c in PARTICIPANT_COLUMNS})
+        return meetings.annotate(participant_rows=participants).values(*MEETING_COLUMNS, "participant_rows")
+    return meetings.values(*MEETING_COLUMNS)
+
+
+def _participant(p: dict) -> dict:
+    return {
+        "user": p["user_id"],
+        "response": p["response"],
+        "joined_at": datetime_repr(p["joined_at"]),
+        "left_at": datetime_repr(p["left_at"]),
+    }
+
+
+def meeting_page_data(rows: list[dict]) -> list[dict]:
+    """What ``MeetingSerializer(page, many=True).data`` gives for these rows."""
+    if rows and "participant_rows" not in rows[0]:
+        attach_children(rows, "participant_rows", _participations(), "meeting_id", lambda p: p, PARTICIPANT_COLUMNS)
+    return [
+        {
+            "id": g["id"],
+            "title": g["title"],
+            "description": g["description"],
+            "starts_at": datetime_repr(g["starts_at"]),
+            "ends_at": datetime_repr(g["ends_at"]),
+            "channel": g["channel_id"],
+            "is_private": g["is_private"],
+            "organizer": g["organizer_id"],
+            "created_at": datetime_repr(g["created_at"]),
+            "participants": [_participant(p) for p in g["participant_rows"]],
+        }
+        for g in rows
+    ]

@@ -1,0 +1,72 @@
+"""Read paths that skip model instances: a list page built from ``.values()``
+rows, with the nested lists (a message's reactions, a meeting's participants)
+built by the database where it can.
+
+The read-only serializers stay the source of the OpenAPI schema
+(``extend_schema(responses=...)``); the views that use these rows turn them
+into exactly the JSON the serializer would give (same keys, same order, same
+date-time format: tests compare both on SQLite and PostgreSQL).
+
+- PostgreSQL: the nested list is one ``ARRAY(SELECT jsonb_build_object(...)
+  ORDER BY ...)`` column of the page query (``ArraySubquery`` of a
+  ``JSONObject``): one query for the page and its children.
+- Other databases (SQLite): Django has no ``ArraySubquery`` there; the
+  children come from one more query for the whole page (what a
+  ``prefetch_related`` does, without building instances).
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from django.db import connections
+from django.db.models import OuterRef, QuerySet
+from django.db.models.functions import JSONObject
+from rest_framework import serializers
+
+#: DRF's own formatting of a date-time (time zone, ISO 8601, ``Z``): the
+#: serializers' ``DateTimeField`` output, character for character.
+_datetime_field = serializers.DateTimeField()
+
+
+def datetime_repr(value: datetime | str | None) -> str | None:
+    """A date-time as the serializers write it. A string comes from JSON the
+    database built (PostgreSQL writes ``+00:00`` and trims trailing zeros of
+    the fraction): parsed, then formatted like the serializer's."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _datetime_field.to_representation(value)
+
+
+def builds_json_arrays(queryset: QuerySet) -> bool:
+    """Whether the database of ``queryset`` builds the nested lists itself."""
+    return connections[queryset.db].vendor == "postgresql"
+
+
+def json_array(children: QuerySet, fk: str, **fields) -> "ArraySubquery":  # noqa: F821
+    """``ARRAY(SELECT jsonb_build_object(fields) FROM children WHERE fk =
+    outer.pk ORDER BY children's ordering)`` (PostgreSQL only)."""
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    return ArraySubquery(children.filter(**{fk: OuterRef("pk")}).values(json=JSONObject(**fields)))
+
+
+def attach_children(
+    rows: list[dict],
+    key: str,
+    children: QuerySet,
+    fk: str,
+    build: Callable[[dict], dict],
+    fields: Iterable[str],
+) -> None:
+    """The fallback of ``json_array``: one query for the children of every
+    row of the page, in ``children``'s order, put in ``row[key]`` as
+    ``build(child_values)``."""
+    by_parent: dict[int, list[dict]] = {row["id"]: [] for row in rows}
+    for row in rows:
+        row[key] = by_parent[row["id"]]
+    if not rows:
+        return
+    for child in children.filter(**{f"{fk}__in": list(by_parent)}).values(fk, *fields):
+        by_parent[child[fk]].append(build(child))

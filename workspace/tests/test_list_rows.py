@@ -1,0 +1,139 @@
+"""The list pages built from rows (chat/rows.py, meetings/rows.py) give exactly
+the JSON the read-only serializers give for the same page: same keys in the
+same order, same values, same date-time format (PostgreSQL builds the nested
+lists as JSON and writes date-times its own way), on SQLite and PostgreSQL."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
+
+from chat import selectors as chat_selectors
+from chat.models import Message, MessageReaction
+from chat.serializers import MessageSerializer
+from chat.services import channel_create, message_create, message_delete, message_update, reaction_add
+from meetings import selectors as meeting_selectors
+from meetings.models import MeetingParticipant
+from meetings.serializers import MeetingSerializer
+from meetings.services import meeting_create
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)  # no fraction at all
+
+
+def as_json(data):
+    """What the API's renderer sends for ``data``, read back."""
+    return json.loads(JSONRenderer().render(data))
+
+
+def walk(client, url):
+    """Every page of a list, through ``next``; and the queries of each page
+    (after a first request: the first of a user also writes ``last_active``)."""
+    client.get(url)
+    pages, queries = [], []
+    while url:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        pages.append(body["results"])
+        queries.append(len(captured))
+        url = body["next"]
+    return pages, queries
+
+
+@pytest.fixture
+def busy_channel(people):
+    """55 top-level messages (two pages) with every shape a row can take:
+    replies, reactions, edited, a deleted thread parent, date-times without a
+    fraction and with trailing zeros in it."""
+    alice, bob = people["alice"], people["bob"]
+    channel = channel_create(company=alice.company, name="busy", created_by=alice, members=[bob])
+    top = [message_create(channel=channel, author=(alice, bob)[i % 2], body=f"message {i}") for i in range(57)]
+    for i, message in enumerate(top):
+        # distinct times, some without a fraction, some ending in zeros (.120000)
+        created = T0 + timedelta(minutes=i, microseconds=(0, 120_000, 123_456, 500_000)[i % 4])
+        Message.objects.filter(pk=message.pk).update(created_at=created)
+    Message.objects.filter(pk=top[3].pk).update(created_at=T0 + timedelta(minutes=2, microseconds=120_000))  # a tie
+    for i in (5, 10, 54, 56):
+        for j in range(i % 4 + 1):
+            message_create(channel=channel, author=bob, body=f"reply {j} to {i}", parent=top[i])
+    for i, emoji in ((56, "👍"), (56, "🎉"), (55, "❤️"), (10, "👀"), (0, "😂")):
+        for user in (alice, bob):
+            reaction_add(message=top[i], user=user, emoji=emoji)
+    MessageReaction.objects.filter(message=top[56], emoji="👍").update(created_at=T0 + timedelta(days=1))
+    MessageReaction.objects.filter(message=top[55]).update(created_at=T0 + timedelta(days=2, microseconds=10))
+    message_update(message=top[54], body="edited")
+    Message.objects.filter(pk=top[10].pk).update(edited_at=T0 + timedelta(hours=5))
+    message_delete(message=top[5])  # a parent deleted with its thread
+    message_delete(message=Message.objects.filter(parent=top[54]).first())  # one reply of a thread deleted
+    return channel, top
+
+
+def serializer_pages(queryset, page_size=50):
+    ordered = list(queryset.order_by("-created_at", "-id"))
+    return [
+        as_json(MessageSerializer(ordered[i : i + page_size], many=True).data)
+        for i in range(0, len(ordered), page_size)
+    ]
+
+
+def test_message_pages_are_the_serializer_s(client_for, people, busy_channel):
+    channel, top = busy_channel
+    pages, queries = walk(client_for(people["bob"]), f"/api/channels/{channel.pk}/messages/")
+    expected = serializer_pages(chat_selectors.channel_messages(channel=channel).filter(parent__isnull=True))
+    assert [len(p) for p in pages] == [50, 6]
+    assert pages == expected
+    assert len(set(queries)) == 1, queries
+    assert {m["id"]: m["reply_count"] for m in pages[0]}[top[54].pk] == 2
+    assert top[5].pk not in {m["id"] for p in pages for m in p}
+
+
+def test_thread_page_is_the_serializer_s(client_for, people, busy_channel):
+    channel, top = busy_channel
+    reply = Message.objects.filter(parent=top[56]).order_by("id").first()
+    reaction_add(message=reply, user=people["alice"], emoji="👍")
+    pages, _ = walk(client_for(people["alice"]), f"/api/channels/{channel.pk}/messages/?parent={top[56].pk}")
+    assert pages == serializer_pages(chat_selectors.channel_messages(channel=channel).filter(parent=top[56]))
+    assert pages[0][-1]["reactions"][0]["emoji"] == "👍"
+
+
+def test_empty_page(client_for, people):
+    channel = channel_create(company=people["alice"].company, name="quiet", created_by=people["alice"])
+    response = client_for(people["alice"]).get(f"/api/channels/{channel.pk}/messages/")
+    assert response.json()["results"] == []
+
+
+def test_meeting_pages_are_the_serializer_s(client_for, people):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    channel = channel_create(company=alice.company, name="plans", created_by=alice, is_private=True, members=[bob])
+    for i in range(53):
+        meeting_create(
+            organizer=(alice, bob)[i % 2],
+            title=f"meeting {i}",
+            description="" if i % 3 else f"about {i}",
+            starts_at=T0 + timedelta(hours=i // 2, microseconds=(0, 120_000, 7)[i % 3]),
+            ends_at=T0 + timedelta(hours=i // 2 + 1),
+            channel=channel if i % 5 == 0 else None,
+            participants=[carol] if i % 2 else [],
+        )
+    MeetingParticipant.objects.filter(user=carol).update(
+        response="accepted", joined_at=T0 + timedelta(minutes=1, microseconds=500_000)
+    )
+    MeetingParticipant.objects.filter(user=carol, meeting__title__endswith="1").update(
+        left_at=T0 + timedelta(minutes=30)
+    )
+    for viewer in (carol, alice):
+        pages, queries = walk(client_for(viewer), "/api/meetings/")
+        ordered = list(meeting_selectors.meeting_list_visible(user=viewer))
+        expected = [
+            as_json(MeetingSerializer(ordered[i : i + 50], many=True).data) for i in range(0, len(ordered), 50)
+        ]
+        assert pages == expected
+        assert len(set(queries)) == 1, queries
+    assert [len(p) for p in pages] == [50, 3]  # alice sees all
+    assert any(p["left_at"] for page in pages for m in page for p in m["participants"])
