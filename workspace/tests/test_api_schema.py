@@ -17,6 +17,7 @@ CONTRACT = {
     "/api/users/{id}/": {"get"},
     "/api/channels/": {"get", "post"},
     "/api/channels/{id}/": {"get", "patch", "delete"},
+    "/api/channels/{id}/read/": {"post"},
     "/api/channels/{id}/members/": {"get", "post"},
     "/api/channels/{id}/members/{user_id}/": {"delete"},
     "/api/channels/{id}/messages/": {"get", "post"},

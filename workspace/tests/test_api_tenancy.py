@@ -40,6 +40,7 @@ def object_routes(a, b):
         ("delete", f"/api/channels/{channel.pk}/members/{user.pk}/", None),
         ("get", f"/api/channels/{channel.pk}/messages/", None),
         ("post", f"/api/channels/{channel.pk}/messages/", {"body": "hello from B"}),
+        ("post", f"/api/channels/{channel.pk}/read/", {"message": message.pk}),
         ("get", f"/api/messages/{message.pk}/", None),
         ("patch", f"/api/messages/{message.pk}/", {"body": "pwned"}),
         ("delete", f"/api/messages/{message.pk}/", None),
@@ -74,7 +75,7 @@ def test_every_object_route_answers_404_to_another_tenant(client_for, tenants, r
         missing = getattr(client, method)(missing_path(path, a), body, format="json")
         assert missing.status_code == 404, (method, missing_path(path, a))
         checked += 1
-    assert checked == 20
+    assert checked == 21
     assert diff_snapshots(before, snapshot_tenant_rows(a.company)) == []
 
 
