@@ -220,19 +220,19 @@ def _page_stats(latencies: list[float], queries: list[int]) -> dict:
     }
 
 
-def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
-    """Walk ``pages`` pages of the channel's messages through the API, in
-    process (DRF's APIClient, ``force_authenticate``: no token lookup). One
-    warm-up request first (lazy imports, URL resolver; and the first request
-    of the user writes ``last_active``, throttled to once per
-    ``LAST_ACTIVE_RESOLUTION``), as a running server would be warm."""
+def _walk_api(url: str, user_id: int, pages: int, seen_of) -> dict:
+    """Walk ``pages`` pages of a list through the API from ``url``, in
+    process (DRF's APIClient, ``force_authenticate``: no token lookup), with
+    ``seen_of(item)`` of every item listed. One warm-up request first (lazy
+    imports, URL resolver; and the first request of the user writes
+    ``last_active``, throttled to once per ``LAST_ACTIVE_RESOLUTION``), as a
+    running server would be warm."""
     from rest_framework.test import APIClient
 
     from companies.models import User
 
     client = APIClient()
     client.force_authenticate(user=User.objects.get(pk=user_id))
-    url = f"/api/channels/{channel_id}/messages/"
     client.get(url)
     latencies, queries, items, seen = [], [], [], []
     with Probe().measure() as probe:
@@ -246,9 +246,19 @@ def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
             latencies.append(time.perf_counter() - t0)
             queries.append(probe.queries - before)
             items.append(len(body["results"]))
-            seen += [(m["id"], m["reply_count"], len(m["reactions"])) for m in body["results"]]
+            seen += [seen_of(item) for item in body["results"]]
             url = body.get("next")
     return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
+
+
+def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
+    """The channel's top-level messages through the API (``_walk_api``)."""
+    return _walk_api(
+        f"/api/channels/{channel_id}/messages/",
+        user_id,
+        pages,
+        lambda m: (m["id"], m["reply_count"], len(m["reactions"])),
+    )
 
 
 #: The limit for one page of the API's response (top-level messages, newest
@@ -314,6 +324,84 @@ def list_raw(*, channel_id: int, user_id: int, pages: int, page_size: int = 50) 
     return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
 
 
+# --- 6. meeting list page ---------------------------------------------------
+
+
+def meetings_api(*, user_id: int, pages: int) -> dict:
+    """``GET /api/meetings/`` page by page (``_walk_api``)."""
+    return _walk_api("/api/meetings/", user_id, pages, lambda g: (g["id"], len(g["participants"])))
+
+
+#: The limit for one page of ``GET /api/meetings/`` (the meetings the caller
+#: may see, by start time, with their participants, and the total the page
+#: number pagination reports): one query, JSON built by the database, the
+#: total from a window function.
+RAW_MEETINGS_SQL = """
+    SELECT g.id, g.title, g.description, g.starts_at, g.ends_at, g.channel_id, g.is_private,
+           g.organizer_id, g.created_at,
+           COALESCE((SELECT json_agg(json_build_object(
+                         'user', p.user_id, 'response', p.response,
+                         'joined_at', p.joined_at, 'left_at', p.left_at) ORDER BY p.id)
+                     FROM meetings_meetingparticipant p WHERE p.meeting_id = g.id), '[]') AS participants,
+           count(*) OVER () AS total
+    FROM meetings_meeting g
+    WHERE g.company_id = %(company)s
+      AND (NOT g.is_private OR g.organizer_id = %(user)s
+           OR EXISTS (SELECT 1 FROM meetings_meetingparticipant p
+                      WHERE p.meeting_id = g.id AND p.user_id = %(user)s)
+           OR EXISTS (SELECT 1 FROM chat_channelmembership cm
+                      WHERE cm.channel_id = g.channel_id AND cm.user_id = %(user)s))
+    ORDER BY g.starts_at, g.id
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def meetings_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
+    """The limit: one query per page (``OFFSET``, as the page numbers), rows
+    turned into the same JSON."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from companies.models import User
+
+    company_id = User.objects.values_list("company_id", flat=True).get(pk=user_id)
+    columns = [
+        "id", "title", "description", "starts_at", "ends_at", "channel", "is_private", "organizer",
+        "created_at", "participants", "total",
+    ]
+
+    def page(number):
+        params = {"company": company_id, "user": user_id, "limit": page_size, "offset": (number - 1) * page_size}
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_MEETINGS_SQL, params)
+            rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        total = rows[0].pop("total") if rows else 0
+        for item in rows:
+            item.pop("total", None)
+            if isinstance(item["participants"], str):
+                item["participants"] = json.loads(item["participants"])
+        more = number * page_size < total
+        next_url = f"/api/meetings/?page={number + 1}" if more else None
+        json.dumps({"count": total, "next": next_url, "previous": None, "results": rows}, cls=DjangoJSONEncoder)
+        return rows, more
+
+    page(1)  # warm-up, like the API path
+    latencies, queries, items, seen = [], [], [], []
+    number, more = 1, True
+    with Probe().measure() as probe:
+        while more and len(latencies) < pages:
+            before = probe.queries
+            t0 = time.perf_counter()
+            rows, more = page(number)
+            latencies.append(time.perf_counter() - t0)
+            queries.append(probe.queries - before)
+            items.append(len(rows))
+            seen += [(g["id"], len(g["participants"])) for g in rows]
+            number += 1
+    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
+
+
 PATHS = {
     "purge_service": purge_service,
     "purge_collector": purge_collector,
@@ -328,4 +416,6 @@ PATHS = {
     "post_concurrent": post_concurrent,
     "list_api": list_api,
     "list_raw": list_raw,
+    "meetings_api": meetings_api,
+    "meetings_raw": meetings_raw,
 }

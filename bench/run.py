@@ -22,7 +22,7 @@ from bench import env as bench_env
 from bench.sizes import DEFAULT, SMOKE, RunSize, TenantSize
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("purge", "erase", "post", "list", "channel")
+SCENARIOS = ("purge", "erase", "post", "list", "channel", "meetings")
 
 
 # --- options -----------------------------------------------------------------
@@ -466,13 +466,14 @@ def scenario_post(report: Report, run: RunSize) -> None:
         )
 
 
-def scenario_list(report: Report, run: RunSize) -> None:
+def measure_list(report: Report, scenario: str, args: dict, raw: tuple, api: tuple, what: str) -> None:
+    """A read-only list scenario: the raw-SQL limit and the API, each a
+    ``(path, label)`` of bench/paths.py, walk the same pages of the same data
+    (one build serves both); the API must list exactly the limit's items, in
+    the same order, with the same nested counts."""
     from bench.checks import Verdict
-    from bench.data import build
 
-    print("\n4. Message list page", flush=True)
-    a, b = build(run)  # read-only scenario: one build serves both paths
-    channel_id = a.busiest_channel_id()
+    (raw_key, raw_label), (api_key, api_label) = raw, api
     limit_seen: list = []
 
     def verify_raw(result):
@@ -481,12 +482,10 @@ def scenario_list(report: Report, run: RunSize) -> None:
 
     def verify_api(result):
         problems = verify(result)
-        # the same messages, in the same order, with the same reply and
-        # reaction counts as the raw-SQL limit computed from the tables
         got = [tuple(x) for x in result["seen"]]
         if got != limit_seen:
             first = next((i for i, (g, w) in enumerate(zip(got, limit_seen)) if g != w), min(len(got), len(limit_seen)))
-            problems.append(f"the API listed other messages than the SQL (first difference at item {first})")
+            problems.append(f"the API listed other {what} than the SQL (first difference at item {first})")
         return problems
 
     def verify(result):
@@ -500,22 +499,57 @@ def scenario_list(report: Report, run: RunSize) -> None:
         q = result["queries_per_page"]
         row.queries = f"{min(q)}/page" if min(q) == max(q) else f"{min(q)}-{max(q)}/page"
         row.rss = fmt_mb(result["rss_growth_mb"])
-        limit = results.get("list_raw")
+        limit = results.get(raw_key)
         row.ratio = f"{ratio(result['page_mean_s'], limit['page_mean_s']):.2f}x" if limit else ""
 
-    args = {"channel_id": channel_id, "user_id": a.admin_id, "pages": run.pages}
     candidates = [
-        Candidate("list_raw", "raw keyset SELECT (one query) + JSON", "list_raw", lambda: (args, verify_raw)),
-        Candidate("list_api", "GET /api/channels/{id}/messages/", "list_api", lambda: (args, verify_api)),
+        Candidate(raw_key, raw_label, raw_key, lambda: (args, verify_raw)),
+        Candidate(api_key, api_label, api_key, lambda: (args, verify_api)),
     ]
-    scenario = f"4. list {run.pages} pages of 50 msgs"
     results = measure(report, scenario, candidates, describe)
-    api = results.get("list_api")
-    if api:
-        q = api["queries_per_page"]
+    got, limit = results.get(api_key), results.get(raw_key)
+    if got:
+        q = got["queries_per_page"]
         report.target(
-            f"list: constant query count per page of 50: {min(q)}..{max(q)} over {len(q)} pages", min(q) == max(q)
+            f"{api_label}: constant query count per page of 50: {min(q)}..{max(q)} over {len(q)} pages",
+            min(q) == max(q),
         )
+    if got and limit:
+        r = ratio(got["page_mean_s"], limit["page_mean_s"])
+        report.target(f"{api_label}: within 2x of the raw limit per page: {r:.2f}x", r <= 2)
+
+
+def scenario_list(report: Report, run: RunSize) -> None:
+    from bench.data import build
+
+    print("\n4. Message list page", flush=True)
+    a, b = build(run)  # read-only scenario: one build serves both paths
+    args = {"channel_id": a.busiest_channel_id(), "user_id": a.admin_id, "pages": run.pages}
+    measure_list(
+        report,
+        f"4. list {run.pages} pages of 50 msgs",
+        args,
+        ("list_raw", "raw keyset SELECT (one query) + JSON"),
+        ("list_api", "GET /api/channels/{id}/messages/"),
+        "messages",
+    )
+
+
+def scenario_meetings(report: Report, run: RunSize) -> None:
+    from bench.data import build
+
+    print("\n6. Meeting list page", flush=True)
+    a, b = build(run)  # read-only scenario: one build serves both paths
+    # A member (not the admin: visibility is the same rule for everyone).
+    args = {"user_id": a.user_id(3), "pages": run.pages}
+    measure_list(
+        report,
+        f"6. list {run.pages} pages of 50 meetings",
+        args,
+        ("meetings_raw", "raw SELECT, OFFSET (one query) + JSON"),
+        ("meetings_api", "GET /api/meetings/"),
+        "meetings",
+    )
 
 
 RUNNERS = {
@@ -524,6 +558,7 @@ RUNNERS = {
     "post": scenario_post,
     "list": scenario_list,
     "channel": scenario_channel,
+    "meetings": scenario_meetings,
 }
 
 

@@ -7,7 +7,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from chat.models import Message, MessageReaction
-from workspace.api.rows import attach_children, builds_json_arrays, datetime_repr, json_array
+from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
 
 #: the columns of a message row (keys of ``.values()``)
 MESSAGE_COLUMNS = ("id", "channel_id", "author_id", "parent_id", "body", "created_at", "edited_at")
@@ -36,14 +36,11 @@ def message_rows(messages: QuerySet[Message]) -> QuerySet:
     return messages.order_by().annotate(**extra).values(*MESSAGE_COLUMNS, *extra)
 
 
-def _reaction(r: dict) -> dict:
-    return {"user": r["user_id"], "emoji": r["emoji"], "created_at": datetime_repr(r["created_at"])}
-
-
 def message_page_data(rows: list[dict]) -> list[dict]:
     """What ``MessageSerializer(page, many=True).data`` gives for these rows."""
     if rows and "reaction_rows" not in rows[0]:
         attach_children(rows, "reaction_rows", _reactions(), "message_id", lambda r: r, REACTION_COLUMNS)
+    when = datetime_formatter()
     return [
         {
             "id": m["id"],
@@ -51,10 +48,13 @@ def message_page_data(rows: list[dict]) -> list[dict]:
             "author": m["author_id"],
             "parent": m["parent_id"],
             "body": m["body"],
-            "created_at": datetime_repr(m["created_at"]),
-            "edited_at": datetime_repr(m["edited_at"]),
+            "created_at": when(m["created_at"]),
+            "edited_at": when(m["edited_at"]),
             "reply_count": m["reply_count"],
-            "reactions": [_reaction(r) for r in m["reaction_rows"]],
+            "reactions": [
+                {"user": r["user_id"], "emoji": r["emoji"], "created_at": when(r["created_at"])}
+                for r in m["reaction_rows"]
+            ],
         }
         for m in rows
     ]

@@ -6,7 +6,7 @@ JSON in the page query), turned into exactly the JSON of
 from django.db.models import QuerySet
 
 from meetings.models import Meeting, MeetingParticipant
-from workspace.api.rows import attach_children, builds_json_arrays, datetime_repr, json_array
+from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
 
 #: the columns of a meeting row (keys of ``.values()``)
 MEETING_COLUMNS = (
@@ -31,31 +31,31 @@ def meeting_rows(meetings: QuerySet[Meeting]) -> QuerySet:
     return meetings.values(*MEETING_COLUMNS)
 
 
-def _participant(p: dict) -> dict:
-    return {
-        "user": p["user_id"],
-        "response": p["response"],
-        "joined_at": datetime_repr(p["joined_at"]),
-        "left_at": datetime_repr(p["left_at"]),
-    }
-
-
 def meeting_page_data(rows: list[dict]) -> list[dict]:
     """What ``MeetingSerializer(page, many=True).data`` gives for these rows."""
     if rows and "participant_rows" not in rows[0]:
         attach_children(rows, "participant_rows", _participations(), "meeting_id", lambda p: p, PARTICIPANT_COLUMNS)
+    when = datetime_formatter()
     return [
         {
             "id": g["id"],
             "title": g["title"],
             "description": g["description"],
-            "starts_at": datetime_repr(g["starts_at"]),
-            "ends_at": datetime_repr(g["ends_at"]),
+            "starts_at": when(g["starts_at"]),
+            "ends_at": when(g["ends_at"]),
             "channel": g["channel_id"],
             "is_private": g["is_private"],
             "organizer": g["organizer_id"],
-            "created_at": datetime_repr(g["created_at"]),
-            "participants": [_participant(p) for p in g["participant_rows"]],
+            "created_at": when(g["created_at"]),
+            "participants": [
+                {
+                    "user": p["user_id"],
+                    "response": p["response"],
+                    "joined_at": when(p["joined_at"]),
+                    "left_at": when(p["left_at"]),
+                }
+                for p in g["participant_rows"]
+            ],
         }
         for g in rows
     ]

@@ -18,10 +18,13 @@ date-time format: tests compare both on SQLite and PostgreSQL).
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import OuterRef, QuerySet
 from django.db.models.functions import JSONObject
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 #: DRF's own formatting of a date-time (time zone, ISO 8601, ``Z``): the
 #: serializers' ``DateTimeField`` output, character for character.
@@ -37,6 +40,31 @@ def datetime_repr(value: datetime | str | None) -> str | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return _datetime_field.to_representation(value)
+
+
+def datetime_formatter() -> Callable[[datetime | str | None], str | None]:
+    """``datetime_repr`` for one page: with the settings of this project
+    (``USE_TZ``, DRF's ISO 8601 output) the same steps as DRF's
+    ``DateTimeField.to_representation`` (to the current time zone,
+    ``isoformat()``, ``+00:00`` written ``Z``) with the current time zone
+    looked up once per page instead of once per value (that lookup was a
+    third of the page's Python time); with other settings, DRF's field."""
+    output_format = api_settings.DATETIME_FORMAT
+    if not settings.USE_TZ or output_format is None or output_format.lower() != ISO_8601:
+        return datetime_repr
+    zone = timezone.get_current_timezone()
+
+    def fast(value: datetime | str | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:  # not from this project's database: DRF decides
+            return _datetime_field.to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return fast
 
 
 def builds_json_arrays(queryset: QuerySet) -> bool:
