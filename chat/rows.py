@@ -3,10 +3,11 @@ scenario 4): ``.values()`` rows with the reply count and the reactions (built
 by PostgreSQL as JSON in the page query), turned into exactly the JSON of
 ``MessageSerializer`` — which stays the schema of the endpoint."""
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from chat.models import Message, MessageReaction
+from chat.models import ChannelMembership, Message, MessageReaction
+from companies.models import User
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
 
 #: the columns of a message row (keys of ``.values()``)
@@ -17,6 +18,20 @@ REACTION_COLUMNS = ("user_id", "emoji", "created_at")
 
 def _reactions() -> QuerySet[MessageReaction]:
     return MessageReaction.objects.order_by("created_at", "id")
+
+
+def visible_channel_messages(*, user: User, channel_id: int) -> QuerySet[Message]:
+    """The messages of channel ``channel_id`` if the caller may see it (the
+    rule of ``selectors.channel_list_visible``), else none: the visibility
+    check travels in the page query itself, as in the raw limit. An empty
+    page does not tell a hidden channel from an empty one: the view then
+    checks the channel (404)."""
+    if user.company_id is None:
+        return Message.objects.none()
+    member = Exists(ChannelMembership.objects.filter(channel_id=OuterRef("channel_id"), user_id=user.pk))
+    return Message.objects.filter(channel_id=channel_id, channel__company_id=user.company_id).filter(
+        Q(channel__is_private=False) | member
+    )
 
 
 def message_rows(messages: QuerySet[Message]) -> QuerySet:

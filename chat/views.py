@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from chat import selectors, services
 from chat.models import Channel, ChannelMembership, Message
-from chat.rows import message_page_data, message_rows
+from chat.rows import message_page_data, message_rows, visible_channel_messages
 from chat.serializers import (
     ChannelCreateSerializer,
     ChannelReadSerializer,
@@ -317,9 +317,10 @@ class ChannelMessageListView(ChannelScopedView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Message.objects.none()
-        # Rows, not instances (chat/rows.py): the same JSON as
-        # MessageSerializer, which stays the schema (docs/PERFORMANCE.md, 4).
-        return message_rows(Message.objects.filter(channel=self.get_channel()))
+        # Rows, not instances, and the channel's visibility checked in the
+        # page query (chat/rows.py): the same JSON as MessageSerializer, which
+        # stays the schema (docs/PERFORMANCE.md, 4).
+        return message_rows(visible_channel_messages(user=self.request.user, channel_id=self.kwargs["pk"]))
 
     @extend_schema(
         operation_id="channels_messages_list",
@@ -333,6 +334,8 @@ class ChannelMessageListView(ChannelScopedView):
     def get(self, request, pk):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
+        if not page:
+            self.get_channel()  # a hidden or missing channel is a 404, not an empty page
         return self.get_paginated_response(message_page_data(page))
 
     @extend_schema(
