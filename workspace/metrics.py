@@ -156,13 +156,36 @@ class MetricsMiddleware:
             for wrappers in wrapped:
                 wrappers.remove(meter)
         elapsed = time.perf_counter() - started
-        method = request.method if request.method in _METHODS else "other"
-        route = route_of(request)
-        HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(method, route).observe(elapsed)
-        DB_QUERIES.labels(route).observe(meter.count)
-        DB_SECONDS.labels(route).observe(meter.seconds)
+        key = (request.method, route_of(request), response.status_code)
+        children = _children.get(key)
+        if children is None:
+            children = _children_for(key)
+        requests, latency, queries, seconds = children
+        requests.inc()
+        latency.observe(elapsed)
+        queries.observe(meter.count)
+        seconds.observe(meter.seconds)
         return response
+
+
+# The labelled children of one (method, route, status), looked up once:
+# ``labels()`` validates and locks on every call, a dict read does not. The
+# keys are bounded (methods outside the usual ones share "other").
+_children: dict[tuple, tuple] = {}
+
+
+def _children_for(key):
+    raw_method, route, status = key
+    method = raw_method if raw_method in _METHODS else "other"
+    children = (
+        HTTP_REQUESTS.labels(method, route, str(status)),
+        HTTP_LATENCY.labels(method, route),
+        DB_QUERIES.labels(route),
+        DB_SECONDS.labels(route),
+    )
+    if method != "other":  # an odd method is not remembered by its own name
+        _children[key] = children
+    return children
 
 
 # --- /metrics ------------------------------------------------------------------
