@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import selectors, services
-from chat.models import ChannelMembership, Message
+from chat.models import Channel, ChannelMembership, Message
 from companies.factories import UserFactory
 from companies.services import user_erase
 
@@ -201,3 +201,26 @@ def test_the_channel_list_is_one_query_whatever_the_number_of_channels(company, 
         return len(queries.captured_queries)
 
     assert count_for(2) == count_for(8) == 1
+
+
+@pytest.mark.postgres
+def test_unread_counts_walk_the_channel_created_at_index_from_the_read_mark(company, people):
+    # Interleaved channels, everything read but one message each: the count
+    # must probe (channel, created_at > mark) in the index, not filter each
+    # channel's whole history (which it did while a single-column index on
+    # channel_id existed next to the composite one).
+    bob, alice = people["bob"], people["alice"]
+    channels = [
+        services.channel_create(company=company, name=f"p{i}", created_by=alice, members=[bob]) for i in range(30)
+    ]
+    ChannelMembership.objects.filter(user=bob).update(joined_at=T0)
+    Message.objects.bulk_create([Message(channel=c, author=alice, body="x") for _ in range(2000) for c in channels])
+    ChannelMembership.objects.filter(user=bob).update(last_read_at=timezone.now())
+    Message.objects.bulk_create([Message(channel=c, author=alice, body="new") for c in channels])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE chat_message")
+    listing = selectors.channel_read_state(channels=selectors.channel_list_visible(user=bob), user=bob)
+    plan = listing.explain()
+    index_conds = [line for line in plan.splitlines() if "Index Cond" in line and "created_at >" in line]
+    assert index_conds, plan
+    assert {c.unread_count for c in listing} == {1}
