@@ -3,7 +3,7 @@ scenario 6): ``.values()`` rows with the participants (built by PostgreSQL as
 JSON in the page query), turned into exactly the JSON of
 ``MeetingSerializer`` — which stays the schema of the endpoint."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 
 from meetings.models import Meeting, MeetingParticipant
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
@@ -21,14 +21,16 @@ def _participations() -> QuerySet[MeetingParticipant]:
 
 
 def meeting_rows(meetings: QuerySet[Meeting]) -> QuerySet:
-    """``meetings`` (their order kept) as dicts of ``MEETING_COLUMNS`` (+
-    ``participant_rows`` on PostgreSQL; ``meeting_page_data`` fetches them in
+    """``meetings`` (their order kept) as dicts of ``MEETING_COLUMNS`` +
+    ``total_rows`` (+ ``participant_rows`` on PostgreSQL; ``meeting_page_data`` fetches them in
     one query elsewhere). Filter and paginate it like the model queryset."""
+    # total_rows: the number of rows before LIMIT/OFFSET, for the page number
+    # pagination (workspace.api.pagination.WindowCountPagination).
+    extra = {"total_rows": Window(Count("*"))}
     meetings = meetings.prefetch_related(None)
     if builds_json_arrays(meetings):
-        participants = json_array(_participations(), "meeting_id", **{c: c for c in PARTICIPANT_COLUMNS})
-        return meetings.annotate(participant_rows=participants).values(*MEETING_COLUMNS, "participant_rows")
-    return meetings.values(*MEETING_COLUMNS)
+        extra["participant_rows"] = json_array(_participations(), "meeting_id", **{c: c for c in PARTICIPANT_COLUMNS})
+    return meetings.annotate(**extra).values(*MEETING_COLUMNS, *extra)
 
 
 def meeting_page_data(rows: list[dict]) -> list[dict]:

@@ -19,6 +19,7 @@ from meetings.serializers import (
 )
 from workspace.api.exceptions import conflict
 from workspace.api.filters import UtcIsoDateTimeFilter
+from workspace.api.pagination import WindowCountPagination
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
 
@@ -58,6 +59,8 @@ class MeetingScopedView(generics.GenericAPIView):
 
 class MeetingListView(MeetingScopedView):
     filterset_class = MeetingFilter
+    # the page and its total in one query (meetings/rows.py)
+    pagination_class = WindowCountPagination
 
     @extend_schema(
         operation_id="meetings_list",

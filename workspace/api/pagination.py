@@ -3,6 +3,7 @@
 import re
 from datetime import UTC
 
+from django.core.paginator import EmptyPage, Paginator
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
@@ -49,3 +50,34 @@ class NewestFirstCursorPagination(CursorPagination):
         except (ValueError, OverflowError):
             raise NotFound(self.invalid_cursor_message) from None
         return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=str(position))
+
+
+class WindowCountPaginator(Paginator):
+    """Django's paginator for a queryset of ``.values()`` rows that carry the
+    total in each row (``total_rows``: ``COUNT(*) OVER ()``, computed before
+    ``LIMIT``/``OFFSET``): the page and the total in one query instead of a
+    ``COUNT`` and a ``SELECT``. The same pages, total and errors: a page past
+    the end (or a page number below 1) is ``EmptyPage``; the first page of
+    an empty list is an empty page with a total of 0."""
+
+    count_key = "total_rows"
+
+    def page(self, number):
+        number = int(number)
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        bottom = (number - 1) * self.per_page
+        if bottom >= 2**62:  # an OFFSET past any table (and past bigint)
+            raise EmptyPage(self.error_messages["no_results"])
+        rows = list(self.object_list[bottom : bottom + self.per_page])
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        self.count = rows[0][self.count_key] if rows else 0  # instead of the cached COUNT query
+        return self._get_page(rows, number, self)
+
+
+class WindowCountPagination(StrictPageNumberPagination):
+    """``StrictPageNumberPagination`` (same parameters, schema and errors) for
+    rows annotated with ``total_rows = Window(Count("*"))``."""
+
+    django_paginator_class = WindowCountPaginator

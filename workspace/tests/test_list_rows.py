@@ -136,4 +136,15 @@ def test_meeting_pages_are_the_serializer_s(client_for, people):
         assert pages == expected
         assert len(set(queries)) == 1, queries
     assert [len(p) for p in pages] == [50, 3]  # alice sees all
+    client = client_for(alice)
+    first, second = client.get("/api/meetings/").json(), client.get("/api/meetings/?page=2").json()
+    assert (first["count"], second["count"]) == (53, 53)  # counted in the page query
+    assert first["next"].endswith("/api/meetings/?page=2") and first["previous"] is None
+    assert second["next"] is None and second["previous"].endswith("/api/meetings/")
+    assert client.get("/api/meetings/?before=2000-01-01T00:00:00Z").json() == {
+        "count": 0, "next": None, "previous": None, "results": []
+    }
+    for page in ("3", "0", "999999999999999999"):
+        response = client.get(f"/api/meetings/?page={page}")
+        assert (response.status_code, response.json()) == (404, {"detail": "Invalid page."}), page
     assert any(p["left_at"] for page in pages for m in page for p in m["participants"])
