@@ -3,6 +3,8 @@ scenario 4): ``.values()`` rows with the reply count and the reactions (built
 by PostgreSQL as JSON in the page query), turned into exactly the JSON of
 ``MessageSerializer`` — which stays the schema of the endpoint."""
 
+from functools import cache
+
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -34,10 +36,11 @@ def visible_channel_messages(*, user: User, channel_id: int) -> QuerySet[Message
     )
 
 
-def message_rows(messages: QuerySet[Message]) -> QuerySet:
-    """``messages`` as dicts of ``MESSAGE_COLUMNS`` + ``reply_count`` (+
-    ``reaction_rows`` on PostgreSQL; ``message_page_data`` fetches them in one
-    query elsewhere). Filter and paginate it like the model queryset."""
+@cache
+def _annotations(json_arrays: bool) -> dict:
+    """The per-message subqueries, built once per process: building their
+    querysets cost more Python than the page's own query (Django resolves a
+    copy of them into every query; the originals are never changed)."""
     replies = (
         Message.objects.filter(parent_id=OuterRef("pk"))
         .order_by()
@@ -46,8 +49,16 @@ def message_rows(messages: QuerySet[Message]) -> QuerySet:
         .values("count")
     )
     extra = {"reply_count": Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))}
-    if builds_json_arrays(messages):
+    if json_arrays:
         extra["reaction_rows"] = json_array(_reactions(), "message_id", **{c: c for c in REACTION_COLUMNS})
+    return extra
+
+
+def message_rows(messages: QuerySet[Message]) -> QuerySet:
+    """``messages`` as dicts of ``MESSAGE_COLUMNS`` + ``reply_count`` (+
+    ``reaction_rows`` on PostgreSQL; ``message_page_data`` fetches them in one
+    query elsewhere). Filter and paginate it like the model queryset."""
+    extra = _annotations(builds_json_arrays(messages))
     return messages.order_by().annotate(**extra).values(*MESSAGE_COLUMNS, *extra)
 
 
