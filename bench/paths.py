@@ -402,6 +402,96 @@ def meetings_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
     return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
 
 
+# --- 7. channel list with unread counts --------------------------------------
+
+
+def channels_api(*, user_id: int, pages: int) -> dict:
+    """``GET /api/channels/`` page by page (``_walk_api``)."""
+    from django.utils.dateparse import parse_datetime
+
+    def seen_of(c):
+        read = c["last_read_at"] and parse_datetime(c["last_read_at"]).isoformat()
+        return (c["id"], read, c["unread_count"], c["has_unread"])
+
+    return _walk_api("/api/channels/", user_id, pages, seen_of)
+
+
+#: The limit for one page of ``GET /api/channels/`` (the channels the caller
+#: may see, by name, with their read state, and the total the page number
+#: pagination reports): one query. The page (and the total, from a window
+#: function) is picked first, so that the unread counts are computed for the
+#: page's channels only; each count walks the (channel, -created_at, -id)
+#: index from the caller's read mark.
+RAW_CHANNELS_SQL = """
+    SELECT p.id, p.name, p.topic, p.is_private, p.created_by_id, p.created_at, p.last_message_at,
+           p.is_member, p.last_read_at, u.n AS unread_count, u.n > 0 AS has_unread, p.total
+    FROM (SELECT c.id, c.name, c.topic, c.is_private, c.created_by_id, c.created_at, c.last_message_at,
+                 cm.id IS NOT NULL AS is_member, cm.last_read_at,
+                 GREATEST(cm.joined_at, cm.last_read_at) AS read_mark,
+                 count(*) OVER () AS total
+          FROM chat_channel c
+          LEFT JOIN chat_channelmembership cm ON cm.channel_id = c.id AND cm.user_id = %(user)s
+          WHERE c.company_id = %(company)s AND (NOT c.is_private OR cm.id IS NOT NULL)
+          ORDER BY c.name, c.id
+          LIMIT %(limit)s OFFSET %(offset)s) p
+    CROSS JOIN LATERAL (SELECT count(*) AS n FROM chat_message m
+                        WHERE m.channel_id = p.id AND m.created_at > p.read_mark
+                          AND m.author_id <> %(user)s) u
+    ORDER BY p.name, p.id
+"""
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def channels_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
+    """The limit: one query per page (``OFFSET``, as the page numbers), rows
+    turned into the same JSON."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from companies.models import User
+
+    company_id = User.objects.values_list("company_id", flat=True).get(pk=user_id)
+    columns = [
+        "id", "name", "topic", "is_private", "created_by", "created_at", "last_message_at", "is_member",
+        "last_read_at", "unread_count", "has_unread", "total",
+    ]
+
+    def page(number):
+        params = {"company": company_id, "user": user_id, "limit": page_size, "offset": (number - 1) * page_size}
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_CHANNELS_SQL, params)
+            rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        total = rows[0]["total"] if rows else 0
+        for item in rows:
+            del item["total"]
+        more = number * page_size < total
+        next_url = f"/api/channels/?page={number + 1}" if more else None
+        json.dumps({"count": total, "next": next_url, "previous": None, "results": rows}, cls=DjangoJSONEncoder)
+        return rows, more
+
+    page(1)  # warm-up, like the API path
+    latencies, queries, items, seen = [], [], [], []
+    number, more = 1, True
+    with Probe().measure() as probe:
+        while more and len(latencies) < pages:
+            before = probe.queries
+            t0 = time.perf_counter()
+            rows, more = page(number)
+            latencies.append(time.perf_counter() - t0)
+            queries.append(probe.queries - before)
+            items.append(len(rows))
+            seen += [
+                (c["id"], c["last_read_at"] and _utc(c["last_read_at"]).isoformat(), c["unread_count"], c["has_unread"])
+                for c in rows
+            ]
+            number += 1
+    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
+
+
 PATHS = {
     "purge_service": purge_service,
     "purge_collector": purge_collector,
@@ -418,4 +508,6 @@ PATHS = {
     "list_raw": list_raw,
     "meetings_api": meetings_api,
     "meetings_raw": meetings_raw,
+    "channels_api": channels_api,
+    "channels_raw": channels_raw,
 }

@@ -22,7 +22,7 @@ from bench import env as bench_env
 from bench.sizes import DEFAULT, SMOKE, RunSize, TenantSize
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("purge", "erase", "post", "list", "channel", "meetings")
+SCENARIOS = ("purge", "erase", "post", "list", "channel", "meetings", "channels")
 
 
 # --- options -----------------------------------------------------------------
@@ -552,6 +552,45 @@ def scenario_meetings(report: Report, run: RunSize) -> None:
     )
 
 
+def scenario_channels(report: Report, run: RunSize) -> None:
+    from django.db import connection
+
+    from bench.data import BASE, build
+
+    print("\n7. Channel list page with unread counts", flush=True)
+    # Enough channels for ``pages`` pages of 50 (the tenant's messages spread
+    # over them); read-only scenario: one build serves both paths.
+    t = run.tenant
+    a, b = build(run, replace(t, channels=max(t.channels, run.pages * 50)))
+    user_id = a.user_id(3)  # a member, not the admin
+    c0, c1 = a.channel_id(1), a.channel_id(a.size.channels)
+    with connection.cursor() as cursor:
+        # A mixed read state for the caller: every 7th channel private, the
+        # caller out of every 5th (so some private ones are hidden, some
+        # public ones are listed with no read state), half of the others
+        # marked read halfway through the messages' time span.
+        cursor.execute("UPDATE chat_channel SET is_private = true WHERE id BETWEEN %s AND %s AND id %% 7 = 0", [c0, c1])
+        cursor.execute(
+            "DELETE FROM chat_channelmembership WHERE user_id = %s AND channel_id BETWEEN %s AND %s"
+            " AND channel_id %% 5 = 0",
+            [user_id, c0, c1],
+        )
+        cursor.execute(
+            f"UPDATE chat_channelmembership SET last_read_at = {BASE} + make_interval(secs => %s)"
+            " WHERE user_id = %s AND channel_id %% 2 = 0",
+            [a.size.messages // 2, user_id],
+        )
+        cursor.execute("VACUUM ANALYZE chat_channel, chat_channelmembership")
+    measure_list(
+        report,
+        f"7. list {run.pages} pages of 50 channels with unread counts",
+        {"user_id": user_id, "pages": run.pages},
+        ("channels_raw", "raw SELECT, OFFSET (one query) + JSON"),
+        ("channels_api", "GET /api/channels/"),
+        "channels",
+    )
+
+
 RUNNERS = {
     "purge": scenario_purge,
     "erase": scenario_erase,
@@ -559,6 +598,7 @@ RUNNERS = {
     "list": scenario_list,
     "channel": scenario_channel,
     "meetings": scenario_meetings,
+    "channels": scenario_channels,
 }
 
 
