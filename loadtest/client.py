@@ -30,8 +30,11 @@ class Stats:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.error_samples: list[str] = []
+        #: every request: (start, time.monotonic(); latency s; endpoint; status)
+        self.requests: list[tuple[float, float, str, int]] = []
 
-    def add(self, endpoint: str, status: int, seconds: float, detail: str = "") -> None:
+    def add(self, endpoint: str, status: int, seconds: float, detail: str = "", start: float = 0.0) -> None:
+        self.requests.append((start, seconds, endpoint, status))
         self.latencies[endpoint].append(seconds)
         self.statuses[endpoint][status] += 1
         if (status >= 500 or status == TRANSPORT_ERROR) and len(self.error_samples) < 20:
@@ -95,6 +98,7 @@ class VirtualUser:
 
     # --- HTTP -----------------------------------------------------------
     async def call(self, method: str, path: str, endpoint: str, body=None) -> tuple[int, object]:
+        started_at = time.monotonic()
         started = time.perf_counter()
         detail = ""
         try:
@@ -112,7 +116,7 @@ class VirtualUser:
             data = text
         if status >= 500:
             detail = str(data)
-        self.ctx.stats.add(endpoint, status, elapsed, detail)
+        self.ctx.stats.add(endpoint, status, elapsed, detail, start=started_at)
         if status == 401:
             if self.ctx.purge_tenant == self.tenant.index:
                 self.stopped = True  # purged: the token is gone with the user

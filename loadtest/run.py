@@ -15,7 +15,9 @@ Settings (environment):
   WEB_CONCURRENCY, GUNICORN_THREADS   passed to `make serve`
 
 Exit status 0 when every check passes, 1 otherwise (any 5xx, a lost write...).
-Results: loadtest/results/summary.json and loadtest/results/server.log.
+Results: loadtest/results/summary.json, server.log, requests.csv (every
+request: start, latency, endpoint, status) and latency.svg (p50/p95/p99 per
+1-second bucket over the run, the purge marked).
 """
 
 import asyncio
@@ -208,6 +210,30 @@ def report(stats, elapsed: float) -> tuple[str, dict]:
     return "\n".join([header, *rows]), {"endpoints": summary, "total": total}
 
 
+def write_latency_chart(requests, load_started: float, elapsed: float, purge_info: dict) -> None:
+    """requests.csv and latency.svg in loadtest/results/ (loadtest/chart.py)."""
+    from loadtest.chart import write_chart, write_requests
+
+    relative = [(start - load_started, latency, endpoint, status) for start, latency, endpoint, status in requests]
+    write_requests(relative, RESULTS / "requests.csv")
+    purge = None
+    if "start_s" in purge_info:
+        outcome = "done" if purge_info["ok"] else "FAILED"
+        purge = (
+            purge_info["start_s"],
+            purge_info["end_s"],
+            f"purge of tenant {purge_info['tenant']}: {outcome} in {purge_info['seconds']:.2f} s",
+        )
+    write_chart(
+        relative,
+        elapsed,
+        RESULTS / "latency.svg",
+        purge,
+        title=f"make loadtest: latency per 1-second bucket ({len(relative)} requests, {elapsed:.0f} s)",
+    )
+    print(f"Latency chart: {RESULTS / 'latency.svg'} (every request: {RESULTS / 'requests.csv'})")
+
+
 def server_errors(log_path: Path, limit: int = 5) -> list[str]:
     """The first 5xx log records of the server (with their tracebacks)."""
     found = []
@@ -311,6 +337,8 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
         purge_info["at_s"] = round(t0 - load_started, 1)
         await asyncio.to_thread(purge_now)
         purge_info["seconds"] = round(time.monotonic() - t0, 3)
+        purge_info["end_s"] = round(time.monotonic() - load_started, 3)
+        purge_info["start_s"] = round(t0 - load_started, 3)
 
     before = cpu_sample(server)
     load_started = time.monotonic()
@@ -321,6 +349,7 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
     cpu = cpu_used(before, after)
 
     table, summary = report(ctx.stats, timings["elapsed"])
+    write_latency_chart(ctx.stats.requests, load_started, timings["elapsed"], purge_info)
     print(f"\nTraffic: {timings['virtual_users']} virtual users for {timings['elapsed']:.1f} s\n")
     print(table)
     requests = summary["total"]["requests"]
