@@ -20,8 +20,9 @@ import threading
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
+from workspace.login_throttle import refusal_response
 from workspace.metrics import LOGIN_REFUSED
 
 RETRY_AFTER_SECONDS = 1
@@ -66,18 +67,12 @@ class SlotModelBackend(ModelBackend):
 
 def busy_response(request) -> HttpResponse:
     LOGIN_REFUSED.labels("busy").inc()
-    message = "Too many logins in progress; retry in a second."
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=429)
-    else:
-        response = HttpResponse(
-            f"<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>",
-            status=429,
-            content_type="text/html; charset=utf-8",
-        )
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response["Cache-Control"] = "no-store"
-    return response
+    return refusal_response(
+        request,
+        title="Busy",
+        message="Too many logins in progress; retry in a second.",
+        seconds=RETRY_AFTER_SECONDS,
+    )
 
 
 class LoginBusyMiddleware:

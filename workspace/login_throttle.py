@@ -123,14 +123,20 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     LOGIN_REFUSED.labels("lockout").inc()
     if original_response is not None and original_response.status_code == 429:
         return original_response
-    seconds = retry_after()
-    message = lockout_message()
+    return refusal_response(
+        request, title="Too many login attempts", message=lockout_message(), seconds=retry_after()
+    )
+
+
+def refusal_response(request, *, title: str, message: str, seconds: int) -> HttpResponse:
+    """A refused login: 429 with ``Retry-After`` and ``no-store``; JSON under
+    ``/api/``, a short page elsewhere (the admin login). Shared with
+    ``workspace/login_slots.py``."""
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=429)
     else:
         response = HttpResponse(
-            f"<!doctype html><title>Too many login attempts</title><h1>Too many login attempts</h1>"
-            f"<p>{message}</p>",
+            f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>",
             status=429,
             content_type="text/html; charset=utf-8",
         )

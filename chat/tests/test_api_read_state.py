@@ -1,41 +1,20 @@
 """API of read state: POST /api/channels/{id}/read/ and the read fields of the
 channel list and detail (docs/api.md, "Read state")."""
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from chat import services
 from chat.factories import ChannelFactory, MessageFactory
 from chat.models import ChannelMembership
+from chat.tests.read_state_kit import at, post, room  # noqa: F401  (room: a fixture)
 
 pytestmark = pytest.mark.django_db
-
-T0 = timezone.now() - timedelta(days=1)
-
-
-def at(minutes: int):
-    return T0 + timedelta(minutes=minutes)
 
 
 def iso(value) -> str:
     return value.isoformat().replace("+00:00", "Z")
-
-
-@pytest.fixture
-def room(company, people):
-    channel = services.channel_create(
-        company=company, name="general", created_by=people["alice"], members=[people["bob"]]
-    )
-    ChannelMembership.objects.filter(channel=channel).update(joined_at=T0 - timedelta(hours=1))
-    return channel
-
-
-def post(channel, author, minutes, parent=None):
-    return services.message_create(channel=channel, author=author, body="hi", parent=parent, created_at=at(minutes))
 
 
 def read_url(channel) -> str:

@@ -13,28 +13,9 @@ from chat import selectors, services
 from chat.models import Channel, ChannelMembership, Message
 from companies.factories import UserFactory
 from companies.services import user_erase
+from chat.tests.read_state_kit import T0, at, post, room  # noqa: F401  (room: a fixture)
 
 pytestmark = pytest.mark.django_db
-
-T0 = timezone.now() - timedelta(days=1)
-
-
-def at(minutes: int):
-    return T0 + timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def room(company, people):
-    """``general``: alice (creator) and bob, both joined before T0."""
-    channel = services.channel_create(
-        company=company, name="general", created_by=people["alice"], members=[people["bob"]]
-    )
-    ChannelMembership.objects.filter(channel=channel).update(joined_at=T0 - timedelta(hours=1))
-    return channel
-
-
-def post(channel, author, minutes, parent=None):
-    return services.message_create(channel=channel, author=author, body="hi", parent=parent, created_at=at(minutes))
 
 
 def last_read(channel, user):
