@@ -7,40 +7,17 @@ Headless Chromium through Selenium, as companies/tests/test_admin_browser.py
 sets WORKSPACE_REQUIRE_BROWSER=1).
 """
 
-import unittest
-
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import override_settings
 
-from companies.tests.test_admin_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, NO_BROWSER, REQUIRED
+from workspace.browser_testing import BrowserTestCase
 
 PASSWORD = "correct horse battery"
 
 
-@unittest.skipUnless((CHROMIUM and CHROMEDRIVER) or REQUIRED, NO_BROWSER)
 @override_settings(API_DOCS_PUBLIC=False)
-class ContentSecurityPolicyInTheBrowserTests(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not (CHROMIUM and CHROMEDRIVER):
-            raise RuntimeError(f"WORKSPACE_REQUIRE_BROWSER=1 but {NO_BROWSER}")
-        super().setUpClass()
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        # The console is where Chromium reports a CSP violation ("Refused to ...").
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        cls.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        cls.browser.implicitly_wait(10)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        super().tearDownClass()
+class ContentSecurityPolicyInTheBrowserTests(BrowserTestCase):
+    # The console is where Chromium reports a CSP violation ("Refused to ...").
+    capabilities = {"goog:loggingPrefs": {"browser": "ALL"}}
 
     def setUp(self):
         from companies.factories import CompanyFactory

@@ -8,13 +8,10 @@ SVG is visible, and a screenshot of it is not blank.
 
 import os
 import struct
-import unittest
 import zlib
 from pathlib import Path
 
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-
-from companies.tests.test_admin_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, NO_BROWSER, REQUIRED
+from workspace.browser_testing import BrowserTestCase
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -83,28 +80,7 @@ def test_png_decoder_counts_colours():
     assert distinct_colours(png) == 1
 
 
-@unittest.skipUnless((CHROMIUM and CHROMEDRIVER) or REQUIRED, NO_BROWSER)
-class IntegrityPageInTheBrowserTests(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not (CHROMIUM and CHROMEDRIVER):
-            raise RuntimeError(f"WORKSPACE_REQUIRE_BROWSER=1 but {NO_BROWSER}")
-        super().setUpClass()
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        cls.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        cls.browser.implicitly_wait(10)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        super().tearDownClass()
-
+class IntegrityPageInTheBrowserTests(BrowserTestCase):
     def setUp(self):
         from django.core.cache import cache
 
