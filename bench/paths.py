@@ -386,20 +386,7 @@ def meetings_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
         json.dumps({"count": total, "next": next_url, "previous": None, "results": rows}, cls=DjangoJSONEncoder)
         return rows, more
 
-    page(1)  # warm-up, like the API path
-    latencies, queries, items, seen = [], [], [], []
-    number, more = 1, True
-    with Probe().measure() as probe:
-        while more and len(latencies) < pages:
-            before = probe.queries
-            t0 = time.perf_counter()
-            rows, more = page(number)
-            latencies.append(time.perf_counter() - t0)
-            queries.append(probe.queries - before)
-            items.append(len(rows))
-            seen += [(g["id"], len(g["participants"])) for g in rows]
-            number += 1
-    return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
+    return _walk_raw(page, pages=pages, seen_of=lambda g: (g["id"], len(g["participants"])))
 
 
 # --- 7. channel list with unread counts --------------------------------------
@@ -473,7 +460,20 @@ def channels_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
         json.dumps({"count": total, "next": next_url, "previous": None, "results": rows}, cls=DjangoJSONEncoder)
         return rows, more
 
-    page(1)  # warm-up, like the API path
+    return _walk_raw(
+        page,
+        pages=pages,
+        seen_of=lambda c: (
+            c["id"], c["last_read_at"] and _utc(c["last_read_at"]).isoformat(), c["unread_count"], c["has_unread"]
+        ),
+    )
+
+
+def _walk_raw(page, *, pages: int, seen_of) -> dict:
+    """The raw limit of a page-numbered list: ``page(number) -> (rows, more)``
+    walked from page 1 (after one warm-up call, like the API path), timed per
+    page; ``seen_of(row)`` is what the correctness check compares."""
+    page(1)
     latencies, queries, items, seen = [], [], [], []
     number, more = 1, True
     with Probe().measure() as probe:
@@ -484,10 +484,7 @@ def channels_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
             latencies.append(time.perf_counter() - t0)
             queries.append(probe.queries - before)
             items.append(len(rows))
-            seen += [
-                (c["id"], c["last_read_at"] and _utc(c["last_read_at"]).isoformat(), c["unread_count"], c["has_unread"])
-                for c in rows
-            ]
+            seen += [seen_of(row) for row in rows]
             number += 1
     return probe.as_dict() | _page_stats(latencies, queries) | {"items_per_page": items, "seen": seen}
 
