@@ -6,7 +6,6 @@ lock_tenant) the two deadlock and PostgreSQL aborts one of them.
 """
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -38,6 +37,10 @@ def test_purge_while_the_tenant_posts_neither_deadlocks_nor_orphans():
             chat_services.membership_add(channel=channel, user=author)
 
     stop = threading.Event()
+    # Each writer signals once it has posted: the purge starts only when every
+    # writer is mid-stream (events, not sleeps: the test must not depend on
+    # how fast a loaded machine schedules the threads).
+    started = [threading.Event() for _ in authors]
     unexpected: list[BaseException] = []
     gone: list[BaseException] = []
     posted = [0]
@@ -50,6 +53,7 @@ def test_purge_while_the_tenant_posts_neither_deadlocks_nor_orphans():
                     message = chat_services.message_create(channel=channel, author=author, body="x")
                     chat_services.reaction_add(message=message, user=author, emoji="👍")
                     posted[0] += 1
+                    started[index].set()
                 except (Company.DoesNotExist,) as exc:  # the tenant is gone: an API 404
                     gone.append(exc)
                     return
@@ -58,17 +62,21 @@ def test_purge_while_the_tenant_posts_neither_deadlocks_nor_orphans():
         except BaseException as exc:
             unexpected.append(exc)
         finally:
+            started[index].set()  # never leave the main thread waiting
             connection.close()
 
     threads = [threading.Thread(target=write, args=(a, i)) for i, a in enumerate(authors)]
     for thread in threads:
         thread.start()
     try:
-        time.sleep(0.5)
+        for event in started:
+            assert event.wait(timeout=60), "a writer never posted"
         company_purge(company=Company.objects.get(pk=company.pk))
+        # Every writer's next write meets the gone tenant and ends by itself.
+        for thread in threads:
+            thread.join(timeout=60)
     finally:
-        time.sleep(0.2)
-        stop.set()
+        stop.set()  # only a safety net: the writers have returned
         for thread in threads:
             thread.join(timeout=60)
 
