@@ -5,9 +5,10 @@ by PostgreSQL as JSON in the page query), turned into exactly the JSON of
 
 from functools import cache
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce
 
+from chat import selectors
 from chat.models import ChannelMembership, Message, MessageReaction
 from companies.models import User
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
@@ -83,4 +84,66 @@ def message_page_data(rows: list[dict]) -> list[dict]:
             ],
         }
         for m in rows
+    ]
+
+
+#: the columns of a channel row (keys of ``.values()``)
+CHANNEL_COLUMNS = (
+    "id", "name", "topic", "is_private", "created_by_id", "created_at", "last_message_at",
+    "is_member", "last_read_at", "unread_count",
+)
+
+
+def channel_rows(*, user: User, start: int, stop: int) -> list[dict]:
+    """The channels ``start:stop`` of ``selectors.channel_list_visible`` (by
+    name, id), as dicts of ``CHANNEL_COLUMNS`` + ``total_rows`` (the number
+    of visible channels), in one query (docs/PERFORMANCE.md, scenario 7).
+
+    The page's ids are picked first (a sliced subquery: ordering, OFFSET and
+    LIMIT), and the read state (``selectors.channel_read_state``) is computed
+    for those channels only: the unread count, a correlated subquery, is
+    evaluated for the rows of the page, not for every row the OFFSET skips.
+    The total is an uncorrelated subquery (evaluated once)."""
+    if user.company_id is None:
+        return []
+    visible = selectors.channel_list_visible(user=user)
+    page_ids = visible.values("pk")[start:stop]
+    total = visible.order_by().annotate(total=Window(Count("*"))).values("total")[:1]
+    page = selectors.channel_read_state(channels=visible.filter(pk__in=page_ids), user=user)
+    return list(
+        page.annotate(total_rows=Subquery(total, output_field=IntegerField())).values(*CHANNEL_COLUMNS, "total_rows")
+    )
+
+
+class ChannelRows:
+    """``channel_rows`` for a paginator (``WindowCountPaginator`` slices its
+    object list once per page): sliced, it runs the page's query."""
+
+    ordered = True  # by name, id (Django's paginator warns about unordered lists)
+
+    def __init__(self, user: User):
+        self.user = user
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        return channel_rows(user=self.user, start=page.start, stop=page.stop)
+
+
+def channel_page_data(rows: list[dict]) -> list[dict]:
+    """What ``ChannelSerializer(page, many=True).data`` gives for these rows."""
+    when = datetime_formatter()
+    return [
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "topic": c["topic"],
+            "is_private": c["is_private"],
+            "created_by": c["created_by_id"],
+            "created_at": when(c["created_at"]),
+            "last_message_at": when(c["last_message_at"]),
+            "is_member": c["is_member"],
+            "last_read_at": when(c["last_read_at"]),
+            "unread_count": c["unread_count"],
+            "has_unread": c["unread_count"] > 0,
+        }
+        for c in rows
     ]

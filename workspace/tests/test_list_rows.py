@@ -148,3 +148,79 @@ def test_meeting_pages_are_the_serializer_s(client_for, people):
         response = client.get(f"/api/meetings/?page={page}")
         assert (response.status_code, response.json()) == (404, {"detail": "Invalid page."}), page
     assert any(p["left_at"] for page in pages for m in page for p in m["participants"])
+
+
+def test_channel_pages_are_the_serializer_s(client_for, people):
+    """The channel list (chat/rows.py): two pages with every read state a
+    channel can have for the caller, the same JSON as ChannelSerializer."""
+    from chat.models import Channel, ChannelMembership
+    from chat.serializers import ChannelSerializer
+    from chat.services import membership_add, membership_mark_read
+
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    channels = []
+    for i in range(56):
+        members = [bob] if i % 3 else []
+        private = i % 7 == 0
+        creator = (alice, carol)[i % 2]
+        channel = channel_create(
+            company=alice.company, name=f"ch {i % 9} {i}", created_by=creator, is_private=private, members=members
+        )
+        channel.__dict__["creator"] = creator
+        channels.append(channel)
+    channel_create(company=alice.company, name="alone", created_by=carol, is_private=True)  # bob does not see it
+    for i, channel in enumerate(channels):
+        if i % 4 == 0:
+            continue  # empty channel
+        for j in range(i % 5 + 1):
+            message_create(channel=channel, author=(channel.__dict__["creator"], bob)[j % 2], body=f"m {j}")
+    for i, channel in enumerate(channels):
+        if i % 3 == 1:
+            membership_mark_read(channel=channel, user=bob)  # read everything
+        elif i % 3 == 2 and i % 2:
+            first = Message.objects.filter(channel=channel).order_by("created_at", "id").first()
+            if first is not None:
+                membership_mark_read(channel=channel, user=bob, message=first)  # read up to the first one
+    joined_later = channels[10]
+    ChannelMembership.objects.filter(channel=joined_later, user=bob).delete()
+    membership_add(channel=joined_later, user=bob)  # after its messages: none unread
+    message_create(channel=joined_later, author=alice, body="after bob joined")
+    Channel.objects.filter(pk=channels[4].pk).update(
+        created_at=T0, last_message_at=T0 + timedelta(microseconds=120_000)
+    )
+
+    for viewer in (bob, alice, carol):
+        pages, queries = walk(client_for(viewer), "/api/channels/")
+        ordered = list(
+            chat_selectors.channel_read_state(channels=chat_selectors.channel_list_visible(user=viewer), user=viewer)
+        )
+        expected = [
+            as_json(ChannelSerializer(ordered[i : i + 50], many=True).data) for i in range(0, len(ordered), 50)
+        ]
+        assert pages == expected, viewer
+        assert len(set(queries)) == 1, queries
+    bob_pages, _ = walk(client_for(bob), "/api/channels/")
+    seen = {c["name"]: c for page in bob_pages for c in page}
+    hidden = [i for i in range(56) if i % 7 == 0 and i % 3 == 0]  # private, bob not a member
+    assert "alone" not in seen and sum(len(p) for p in bob_pages) == 56 - len(hidden)
+    assert seen[joined_later.name]["unread_count"] == 1 and seen[joined_later.name]["last_read_at"] is None
+    assert {c["is_member"] for c in seen.values()} == {True, False}
+    assert {c["has_unread"] for c in seen.values()} == {True, False}
+    assert any(c["last_read_at"] for c in seen.values()) and any(c["is_private"] for c in seen.values())
+    assert any(c["last_message_at"] is None for c in seen.values())
+    client = client_for(bob)
+    first, second = client.get("/api/channels/").json(), client.get("/api/channels/?page=2").json()
+    assert (first["count"], second["count"]) == (sum(len(p) for p in bob_pages),) * 2
+    assert first["next"].endswith("/api/channels/?page=2") and first["previous"] is None
+    assert second["next"] is None and second["previous"].endswith("/api/channels/")
+    for page in ("3", "0", "999999999999999999", "x"):
+        response = client.get(f"/api/channels/?page={page}")
+        assert (response.status_code, response.json()) == (404, {"detail": "Invalid page."}), page
+
+
+def test_empty_channel_list(client_for, people, company):
+    from chat.models import Channel
+
+    Channel.objects.filter(company=company).delete()
+    response = client_for(people["bob"]).get("/api/channels/")
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
