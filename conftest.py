@@ -89,3 +89,38 @@ def people(company):
         "bob": UserFactory(company=company),
         "carol": UserFactory(company=company),
     }
+
+
+# --- the admin (companies/, chat/, meetings/ tests/test_admin.py) ---------------
+
+
+@pytest.fixture
+def superuser(db):
+    """A platform superuser (no company): sees every tenant in the admin."""
+    from companies.models import User
+
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """The Django test client logged in as ``superuser`` (replaces
+    pytest-django's fixture of the same name: our superuser has no company)."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def tenant(db):
+    """A populated tenant (workspace.testing.build_populated_tenant)."""
+    from workspace.testing import build_populated_tenant
+
+    return build_populated_tenant()
+
+
+@pytest.fixture
+def bystander(db):
+    """A second populated tenant that a delete must leave untouched."""
+    from workspace.testing import build_populated_tenant
+
+    return build_populated_tenant()

@@ -8,32 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message
-from companies.models import User
-from workspace.tests.admin_forms import add_inline_row, admin_form_data
-
-
-@pytest.fixture
-def admin_client(client, db):
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
-def tenant(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
-@pytest.fixture
-def bystander(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
-def _dt(prefix, value):
-    return {f"{prefix}_0": value.strftime("%Y-%m-%d"), f"{prefix}_1": value.strftime("%H:%M:%S")}
+from workspace.tests.admin_forms import add_inline_row, admin_form_data, split_datetime
 
 
 def test_cross_tenant_message_is_a_form_error(admin_client, tenant, bystander):
@@ -44,7 +19,7 @@ def test_cross_tenant_message_is_a_form_error(admin_client, tenant, bystander):
             "channel": channel.pk,
             "author": bystander.members[0].pk,
             "body": "hello from elsewhere",
-            **_dt("created_at", channel.last_message_at + timedelta(minutes=1)),
+            **split_datetime("created_at", channel.last_message_at + timedelta(minutes=1)),
         },
     )
     assert response.status_code == 200
@@ -58,7 +33,7 @@ def test_adding_a_message_moves_last_message_at_through_the_service(admin_client
     at = (channel.last_message_at + timedelta(hours=1)).replace(microsecond=0)
     response = admin_client.post(
         reverse("admin:chat_message_add"),
-        {"channel": channel.pk, "author": author.pk, "body": "  posted from the admin ", **_dt("created_at", at)},
+        {"channel": channel.pk, "author": author.pk, "body": "  posted from the admin ", **split_datetime("created_at", at)},
     )
     assert response.status_code == 302
     message = Message.objects.get(body="posted from the admin")  # stripped by message_create
@@ -124,7 +99,7 @@ def test_adding_a_channel_makes_its_creator_a_member(admin_client, tenant):
             "name": "ops",
             "topic": "",
             "created_by": tenant.members[2].pk,
-            **_dt("created_at", timezone.now()),
+            **split_datetime("created_at", timezone.now()),
         },
     )
     assert response.status_code == 302

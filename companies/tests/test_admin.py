@@ -13,31 +13,6 @@ from workspace.integrity.lineage import cascade_counts, tenant_models, tenant_ro
 
 
 @pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser("root", "root@example.com", "pw")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
-def tenant(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
-@pytest.fixture
-def bystander(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
-@pytest.fixture
 def purge_calls(monkeypatch):
     calls = []
     real = services.company_purge

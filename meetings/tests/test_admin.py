@@ -7,33 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from companies.models import User
 from meetings.models import Meeting, MeetingParticipant
-from workspace.tests.admin_forms import add_inline_row, admin_form_data
-
-
-@pytest.fixture
-def admin_client(client, db):
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
-def tenant(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
-@pytest.fixture
-def bystander(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
-def _dt(prefix, value):
-    return {f"{prefix}_0": value.strftime("%Y-%m-%d"), f"{prefix}_1": value.strftime("%H:%M:%S")}
+from workspace.tests.admin_forms import add_inline_row, admin_form_data, split_datetime
 
 
 def _meeting_form(company, organizer, start, end, **extra):
@@ -42,9 +17,9 @@ def _meeting_form(company, organizer, start, end, **extra):
         "organizer": organizer.pk,
         "title": "Planning",
         "description": "",
-        **_dt("starts_at", start),
-        **_dt("ends_at", end),
-        **_dt("created_at", timezone.now()),
+        **split_datetime("starts_at", start),
+        **split_datetime("ends_at", end),
+        **split_datetime("created_at", timezone.now()),
         **extra,
     }
 

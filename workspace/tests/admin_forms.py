@@ -45,3 +45,9 @@ def add_inline_row(data: dict, prefix: str, values: dict) -> dict:
     for name, value in values.items():
         data[f"{prefix}-{index}-{name}"] = str(value)
     return data
+
+
+def split_datetime(prefix: str, value) -> dict:
+    """A date-time as the admin's split widget posts it (``<prefix>_0`` date,
+    ``<prefix>_1`` time)."""
+    return {f"{prefix}_0": value.strftime("%Y-%m-%d"), f"{prefix}_1": value.strftime("%H:%M:%S")}

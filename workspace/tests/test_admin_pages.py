@@ -10,20 +10,6 @@ from django.urls import reverse
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 
 
-@pytest.fixture
-def superuser(db):
-    from companies.models import User
-
-    return User.objects.create_superuser("root", "root@example.com", "pw")
-
-
-@pytest.fixture
-def tenant(db):
-    from workspace.testing import build_populated_tenant
-
-    return build_populated_tenant()
-
-
 def _url(model, view, *args):
     opts = model._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
