@@ -12,6 +12,7 @@ digest (the database never holds one in clear), with an expiry
 """
 
 from django.contrib.auth import authenticate, user_logged_in
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -116,9 +117,17 @@ class TokenView(APIView):
                 {"non_field_errors": [_("Unable to log in with provided credentials.")]}
             )
         now = timezone.now()
-        # The user's expired tokens go at their next login (no sweep per request).
-        AuthToken.objects.filter(user=user, expiry__lte=now).delete()
-        row, token = AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
+        try:
+            with transaction.atomic():
+                # The user's expired tokens go at their next login (no sweep per request).
+                AuthToken.objects.filter(user=user, expiry__lte=now).delete()
+                row, token = AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
+        except IntegrityError:
+            # The account was deleted (erased, or its tenant purged) between the
+            # password check and the token: the credentials no longer exist.
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("Unable to log in with provided credentials.")]}
+            ) from None
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         data = AuthTokenSerializer({"token": token, "expires_at": row.expiry}).data
         return Response(data)

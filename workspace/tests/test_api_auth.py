@@ -272,3 +272,26 @@ def test_a_tenant_user_token_still_scopes_to_the_company(ada):
     token = login(username="eve").json()["token"]
     assert authed(token).get(f"/api/users/{ada.pk}/").status_code == 404
     assert authed(token).get(f"/api/users/{other.pk}/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_deleted_during_its_login_is_a_400_not_a_conflict(monkeypatch):
+    """The tenant purged (or the person erased) between the password check
+    and the token: the credentials are gone, as if they had been wrong."""
+    from django.contrib.auth import authenticate as real_authenticate
+
+    from companies.factories import UserFactory
+    from companies.models import User
+    from workspace.api import auth
+
+    UserFactory(username="gone", password="s3cret-pass")
+
+    def authenticate_then_vanish(request, **credentials):
+        user = real_authenticate(request, **credentials)
+        User.objects.filter(pk=user.pk).delete()
+        return user
+
+    monkeypatch.setattr(auth, "authenticate", authenticate_then_vanish)
+    response = APIClient().post("/api/auth/token/", {"username": "gone", "password": "s3cret-pass"}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"non_field_errors": ["Unable to log in with provided credentials."]}
