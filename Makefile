@@ -46,9 +46,14 @@ run: seed
 test: venv
 	$(PY) -m pytest
 
-check: venv
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+check: venv $(VENV)/.dev-installed
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
 
 # Benchmarks vs the raw-SQL limit on PostgreSQL (docs/PERFORMANCE.md). Uses
 # DATABASE_URL (default postgres://postgres@127.0.0.1:5432/workspace_bench),

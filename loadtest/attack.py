@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlencode
 
 from loadtest.run import ROOT, RESULTS, recreate_database, start_server, stop_server, wait_healthy

@@ -33,12 +33,12 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from django.http import HttpResponse, JsonResponse
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # The shared cache (Redis, REDIS_URL) unreachable: the login throttle cannot
 # count, so logins are refused with a 503 like a database outage, not a 500.
 CacheUnavailable = RedisConnectionError | RedisTimeoutError
-from django.http import HttpResponse, JsonResponse
 
 logger = logging.getLogger("workspace.errors")
 

@@ -3,7 +3,6 @@ and a cross-tenant pick is a form error, never a 500."""
 
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 

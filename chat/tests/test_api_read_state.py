@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from chat import services
 from chat.factories import ChannelFactory, MessageFactory
 from chat.models import ChannelMembership
-from chat.tests.read_state_kit import at, post, room  # noqa: F401  (room: a fixture)
+from chat.tests.read_state_kit import at, post
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import selectors, services
-from chat.models import Channel, ChannelMembership, Message
+from chat.models import ChannelMembership, Message
 from companies.factories import UserFactory
 from companies.services import user_erase
-from chat.tests.read_state_kit import T0, at, post, room  # noqa: F401  (room: a fixture)
+from chat.tests.read_state_kit import T0, at, post
 
 pytestmark = pytest.mark.django_db
 

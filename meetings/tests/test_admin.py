@@ -3,7 +3,6 @@ form errors, RSVP actions use the service."""
 
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 

@@ -50,8 +50,8 @@ def error_dict(exc: DjangoValidationError, *, rename: dict[str, str] | None = No
         return {api_settings.NON_FIELD_ERRORS_KEY: list(exc.messages)}
     rename = {NON_FIELD_ERRORS: api_settings.NON_FIELD_ERRORS_KEY, **(rename or {})}
     result: dict[str, list[str]] = {}
-    for field, errors in exc.message_dict.items():
-        result.setdefault(rename.get(field, field), []).extend(errors)
+    for field, messages in exc.message_dict.items():
+        result.setdefault(rename.get(field, field), []).extend(messages)
     return result
 
 

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from companies.factories import CompanyFactory, UserFactory
+from companies.factories import UserFactory
 from companies.models import User
 from workspace.integrity.lineage import tenant_edges, tenant_models
 
