@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
-from companies.services import user_touch
 from workspace.db.writes import create_unique
 from workspace.tenancy import ensure_same_company, lock_tenant
 
@@ -248,9 +247,10 @@ def message_create(
 def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> list[Message]:
     """Insert many messages (imports) in batches.
 
-    ``bulk_create`` sends no signals, so the lifecycle fields are maintained
-    here, set-based: each affected channel is touched once with its newest
-    imported ``created_at`` and each author once with theirs.
+    The lifecycle fields are maintained by the ``post_bulk_create``
+    receivers, set-based: each affected channel is touched once with its
+    newest imported ``created_at`` and each author once with theirs (so a
+    plain ``Message.objects.bulk_create`` keeps them exact too).
     """
     if not messages:
         return []
@@ -266,17 +266,9 @@ def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> l
         )
         if message.created_at is None:
             message.created_at = timezone.now()
+    # The manager fills company_id, and its post_bulk_create receivers
+    # (chat/signals.py) touch each channel and author once.
     created = Message.objects.bulk_create(messages, batch_size=batch_size)
-    newest_per_channel: dict[int, datetime] = {}
-    newest_per_author: dict[int, datetime] = {}
-    for message in created:
-        for newest, key in ((newest_per_channel, message.channel_id), (newest_per_author, message.author_id)):
-            if key not in newest or message.created_at > newest[key]:
-                newest[key] = message.created_at
-    for channel_id, at in sorted(newest_per_channel.items()):
-        channel_touch(channel_id=channel_id, at=at)
-    for author_id, at in sorted(newest_per_author.items()):
-        user_touch(user_id=author_id, at=at)
     return created
 
 

@@ -5,8 +5,9 @@
 - ``User.last_active``: moved forward when a user posts, edits or reacts.
 
 They only maintain derived fields, are idempotent, and know their limits:
-``bulk_create``, ``QuerySet.update`` and raw SQL send no signals —
-``message_bulk_create`` maintains the fields itself, and
+``bulk_create`` sends no ``post_save``: the tenant queryset's
+``post_bulk_create`` (workspace/db/tenant.py) is handled here instead, once
+per batch; ``QuerySet.update`` and raw SQL send nothing, and
 ``manage.py integrity_audit --fix`` repairs what raw SQL left stale.
 """
 
@@ -17,6 +18,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from chat.models import Channel, Message, MessageReaction
+from workspace.db.tenant import post_bulk_create
 from chat.services import channel_recompute_last_message, channel_touch
 from companies.services import user_touch
 from workspace.metrics import LAST_MESSAGE_RECOMPUTES, LAST_MESSAGE_TOUCHES
@@ -33,6 +35,32 @@ def message_saved(sender, instance: Message, created: bool, update_fields=None, 
         # it never moves last_message_at. Never backwards, so re-saving an old
         # edit changes nothing.
         user_touch(user_id=instance.author_id, at=instance.edited_at, using=using)
+
+
+def _newest(objs, key: str) -> dict[int, object]:
+    newest = {}
+    for obj in objs:
+        at, owner = obj.created_at, getattr(obj, key)
+        if owner not in newest or at > newest[owner]:
+            newest[owner] = at
+    return newest
+
+
+@receiver(post_bulk_create, sender=Message, dispatch_uid="chat.messages_bulk_created")
+def messages_bulk_created(sender, objs: list[Message], using: str = "default", **kwargs):
+    # Once per channel and once per author with their newest created_at,
+    # in id order (a stable lock order between concurrent imports).
+    for channel_id, at in sorted(_newest(objs, "channel_id").items()):
+        channel_touch(channel_id=channel_id, at=at, using=using)
+        LAST_MESSAGE_TOUCHES.inc()
+    for author_id, at in sorted(_newest(objs, "author_id").items()):
+        user_touch(user_id=author_id, at=at, using=using)
+
+
+@receiver(post_bulk_create, sender=MessageReaction, dispatch_uid="chat.reactions_bulk_created")
+def reactions_bulk_created(sender, objs: list[MessageReaction], using: str = "default", **kwargs):
+    for user_id, at in sorted(_newest(objs, "user_id").items()):
+        user_touch(user_id=user_id, at=at, using=using)
 
 
 @receiver(post_save, sender=MessageReaction, dispatch_uid="chat.reaction_saved")

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from workspace.db.constraints import PostgresOnlyExclusionConstraint, TsTzRange, not_blank
+from workspace.db.tenant import TenantForeignKey
 from workspace.tenancy import ensure_same_company
 
 
@@ -39,6 +40,7 @@ class User(AbstractUser):
         null=True,
         blank=True,
         help_text="Null only for platform superusers.",
+        db_index=False,  # companies_user_tenant_key leads with company_id
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     last_active = models.DateTimeField(null=True, blank=True, editable=False)
@@ -56,6 +58,9 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(role__in=["admin", "member"]), name="companies_user_role_valid"
             ),
+            # What the composite tenant keys of other tables reference
+            # (workspace/db/tenant.py); a superuser's NULL company matches none.
+            models.UniqueConstraint(fields=["company", "id"], name="companies_user_tenant_key"),
         ]
 
     def __str__(self) -> str:
@@ -70,7 +75,12 @@ class Attendance(models.Model):
     """A workday check-in; ``check_out`` is null while the attendance is open."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="attendances")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="attendances")
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="attendances",
+        db_constraint=False,  # companies_attendance_user_same_company
+    )
     check_in = models.DateTimeField(default=timezone.now)
     check_out = models.DateTimeField(null=True, blank=True)
 
@@ -97,6 +107,7 @@ class Attendance(models.Model):
                 ],
                 violation_error_message="Attendances of one user may not overlap.",
             ),
+            TenantForeignKey(field="user", name="companies_attendance_user_same_company"),
         ]
 
     def __str__(self) -> str:

@@ -5,18 +5,28 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from workspace.db.constraints import not_blank
+from workspace.db.tenant import TenantForeignKey, TenantOwned, TenantQuerySet
 from workspace.tenancy import ensure_same_company
 
 
 class Meeting(models.Model):
+    # Indexed by meetings_meeting_tenant_key (company_id leads it).
     company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="meetings"
+        "companies.Company", on_delete=models.CASCADE, related_name="meetings", db_index=False
     )
     organizer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organized_meetings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="organized_meetings",
+        db_constraint=False,  # meetings_meeting_organizer_same_company
     )
     channel = models.ForeignKey(
-        "chat.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="meetings"
+        "chat.Channel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="meetings",
+        db_constraint=False,  # meetings_meeting_channel_same_company
     )
     # Announced in a private channel (derived from ``channel``; see save()).
     # It stays True when that channel is deleted (``channel`` becomes NULL):
@@ -51,6 +61,9 @@ class Meeting(models.Model):
                 violation_error_message="A meeting must end after it starts.",
             ),
             not_blank("title", "meetings_meeting_title_not_blank"),
+            models.UniqueConstraint(fields=["company", "id"], name="meetings_meeting_tenant_key"),
+            TenantForeignKey(field="organizer", name="meetings_meeting_organizer_same_company"),
+            TenantForeignKey(field="channel", name="meetings_meeting_channel_same_company"),
         ]
 
     def __str__(self) -> str:
@@ -82,20 +95,37 @@ class Meeting(models.Model):
             )
 
 
-class MeetingParticipant(models.Model):
+class MeetingParticipant(TenantOwned, models.Model):
+    tenant_parent = "meeting"
+
     class Response(models.TextChoices):
         PENDING = "pending", "Pending"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
         TENTATIVE = "tentative", "Tentative"
 
-    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participations")
+    # The meeting's company, derived when not given (workspace/db/tenant.py).
+    company = models.ForeignKey(
+        "companies.Company",
+        on_delete=models.CASCADE,
+        related_name="meeting_participations",
+        blank=True,
+        editable=False,
+    )
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="participations", db_constraint=False
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meeting_participations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="meeting_participations",
+        db_constraint=False,
     )
     response = models.CharField(max_length=16, choices=Response.choices, default=Response.PENDING)
     joined_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -116,7 +146,10 @@ class MeetingParticipant(models.Model):
                 condition=Q(response__in=["pending", "accepted", "declined", "tentative"]),
                 name="meetings_meetingparticipant_response_valid",
             ),
+            TenantForeignKey(field="meeting", name="meetings_meetingparticipant_meeting_same_company"),
+            TenantForeignKey(field="user", name="meetings_meetingparticipant_user_same_company"),
         ]
+
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.meeting_id} ({self.response})"

@@ -88,7 +88,8 @@ def test_message_in_a_missing_channel_is_refused():
     # database run it here, so the IntegrityError is raised by this test.
     with pytest.raises(IntegrityError, match="channel_id"):
         with transaction.atomic():
-            Message.objects.create(channel_id=MISSING, author=author, body="hello")
+            # company given: it cannot be derived from a channel that is not there
+            Message.objects.create(channel_id=MISSING, company=author.company, author=author, body="hello")
             connection.check_constraints()
 
 
@@ -127,4 +128,4 @@ def test_reaction_emoji_is_not_blank(emoji):
 def test_reaction_on_a_missing_message_is_refused():
     user = UserFactory()
     with refused_by("message_id"):
-        MessageReaction.objects.create(message_id=MISSING, user=user, emoji="👍")
+        MessageReaction.objects.create(message_id=MISSING, company=user.company, user=user, emoji="👍")

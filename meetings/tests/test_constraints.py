@@ -101,4 +101,4 @@ def test_participation_of_a_missing_user_in_a_missing_meeting_is_refused():
     with refused_by("user_id"):
         MeetingParticipant.objects.create(meeting=meeting, user_id=MISSING)
     with refused_by("meeting_id"):
-        MeetingParticipant.objects.create(meeting_id=MISSING, user=meeting.organizer)
+        MeetingParticipant.objects.create(meeting_id=MISSING, company=meeting.company, user=meeting.organizer)
