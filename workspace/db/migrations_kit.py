@@ -14,9 +14,10 @@ from django.db import migrations, transaction
 BATCH_SIZE = 10_000
 
 
-def backfill_company(table: str, *, parent_table: str, parent_column: str, batch_size: int = BATCH_SIZE):
+def backfill_company(table: str, *, parent_table: str, parent_column: str, batch_size: int | None = None):
     """A ``RunPython`` function that copies the parent's ``company_id`` into
-    ``table.company_id`` where it is NULL, in batches of ``batch_size`` ids,
+    ``table.company_id`` where it is NULL, in batches of ``batch_size`` ids
+    (:data:`BATCH_SIZE` at run time when not given),
     each its own short transaction when the migration is not atomic.
 
     A correlated subquery, so the same SQL runs on SQLite and PostgreSQL.
@@ -37,11 +38,12 @@ def backfill_company(table: str, *, parent_table: str, parent_column: str, batch
             f"WHERE p.id = {qn(table)}.{qn(parent_column)}) "
             f"WHERE id >= %s AND id < %s AND company_id IS NULL"
         )
+        size = batch_size or BATCH_SIZE
         start = low
         while start <= high:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-                cursor.execute(sql, [start, start + batch_size])
-            start += batch_size
+                cursor.execute(sql, [start, start + size])
+            start += size
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             # The UPDATEs queued deferred FK checks; an ALTER TABLE later in
             # the same transaction would fail with "pending trigger events".
