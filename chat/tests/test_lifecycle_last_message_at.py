@@ -199,6 +199,26 @@ class TestBulkCreate:
         assert lma(second) == at(30)  # never backwards
         assert len(channel_updates(ctx.captured_queries)) == 2
 
+    def test_a_plain_bulk_create_keeps_last_message_at_and_last_active_exact(self, channel, author):
+        """``Message.objects.bulk_create`` (no service): the manager fills
+        company_id from the channels and its post_bulk_create receivers touch
+        each channel and author once, with their newest message."""
+        second = ChannelFactory(company=channel.company)
+        other_author = UserFactory(company=channel.company)
+        messages = [
+            Message(channel=channel, author=author, body="a", created_at=at(3)),
+            Message(channel=channel, author=other_author, body="b", created_at=at(9)),
+            Message(channel_id=second.pk, author=author, body="c", created_at=at(5)),  # parent by id only
+        ]
+        with CaptureQueriesContext(connection) as ctx:
+            Message.objects.bulk_create(messages)
+        assert {m.company_id for m in Message.objects.all()} == {channel.company_id}
+        assert (lma(channel), lma(second)) == (at(9), at(5))
+        author.refresh_from_db()
+        other_author.refresh_from_db()
+        assert (author.last_active, other_author.last_active) == (at(5), at(9))
+        assert len(channel_updates(ctx.captured_queries)) == 2  # once per channel
+
     def test_refuses_a_cross_tenant_author(self, channel):
         from django.core.exceptions import ValidationError
 
