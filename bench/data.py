@@ -117,11 +117,11 @@ def _tenant_sql(company_id: int, slug: str, s: TenantSize, o: Offsets) -> list[s
             SELECT {c0} + n, {company_id}, 'channel-' || n, 'Topic of channel ' || n, false,
                    {u0} + ((n - 1) % {U}) + 1, {BASE}, NULL
             FROM generate_series(1, {C}) n""",
-        f"""INSERT INTO chat_channelmembership (channel_id, user_id, joined_at, last_read_at)
-            SELECT {c0} + c, {u0} + u, {BASE}, NULL
+        f"""INSERT INTO chat_channelmembership (company_id, channel_id, user_id, joined_at, last_read_at)
+            SELECT {company_id}, {c0} + c, {u0} + u, {BASE}, NULL
             FROM generate_series(1, {C}) c, generate_series(1, {U}) u""",
-        f"""INSERT INTO chat_message (id, channel_id, author_id, parent_id, body, created_at, edited_at)
-            SELECT {m0} + i,
+        f"""INSERT INTO chat_message (id, company_id, channel_id, author_id, parent_id, body, created_at, edited_at)
+            SELECT {m0} + i, {company_id},
                    {c0} + CASE WHEN i <= {E} THEN (i - 1) % {EC} ELSE (i - 1) % {C} END + 1,
                    {u0} + CASE WHEN i <= {E} THEN 1 ELSE 2 + (i % {U - 1}) END,
                    CASE
@@ -136,8 +136,8 @@ def _tenant_sql(company_id: int, slug: str, s: TenantSize, o: Offsets) -> list[s
                        ELSE (i::bigint * 7919) % {M} END),
                    NULL
             FROM generate_series(1, {M}) i""",
-        f"""INSERT INTO chat_messagereaction (message_id, user_id, emoji, created_at)
-            SELECT {m0} + ((k - 1) % {M}) + 1,
+        f"""INSERT INTO chat_messagereaction (company_id, message_id, user_id, emoji, created_at)
+            SELECT {company_id}, {m0} + ((k - 1) % {M}) + 1,
                    {u0} + (((k - 1) % {M} + 1 + (k - 1) / {M}) % {U}) + 1,
                    (ARRAY['👍', '🎉', '❤️', '😂', '👀'])[((k - 1) / {M}) % 5 + 1],
                    {BASE} + make_interval(secs => (k::bigint * 104729) % {M} + 30)
@@ -149,8 +149,8 @@ def _tenant_sql(company_id: int, slug: str, s: TenantSize, o: Offsets) -> list[s
                    'Meeting ' || g, '', {BASE} + make_interval(hours => g),
                    {BASE} + make_interval(hours => g, mins => 30), {BASE}
             FROM generate_series(1, {G}) g""",
-        f"""INSERT INTO meetings_meetingparticipant (meeting_id, user_id, response, joined_at, left_at)
-            SELECT {g0} + ((p - 1) % {G}) + 1,
+        f"""INSERT INTO meetings_meetingparticipant (company_id, meeting_id, user_id, response, joined_at, left_at)
+            SELECT {company_id}, {g0} + ((p - 1) % {G}) + 1,
                    {u0} + ((((p - 1) % {G}) + 1 + (p - 1) / {G}) % {U}) + 1,
                    (ARRAY['pending', 'accepted', 'declined', 'tentative'])[((p - 1) / {G}) % 4 + 1],
                    NULL, NULL

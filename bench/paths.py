@@ -129,14 +129,17 @@ def _post_raw(channel_id: int, author_id: int, n: int, probe: Probe) -> None:
     ``GREATEST`` form (it always takes the row lock, which the recompute on
     delete relies on: docs/lifecycle.md); the user's the WHERE-conditional
     one (``user_touch``)."""
+    with connection.cursor() as cursor:  # the caller knows its tenant: not measured
+        cursor.execute("SELECT company_id FROM chat_channel WHERE id = %s", [channel_id])
+        (company_id,) = cursor.fetchone()
     with probe.measure():
         for i in range(n):
             now = timezone.now()
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
-                    "INSERT INTO chat_message (channel_id, author_id, parent_id, body, created_at, edited_at)"
-                    " VALUES (%s, %s, NULL, %s, %s, NULL) RETURNING id",
-                    [channel_id, author_id, f"bench post {i} by {author_id}", now],
+                    "INSERT INTO chat_message (company_id, channel_id, author_id, parent_id, body, created_at,"
+                    " edited_at) VALUES (%s, %s, %s, NULL, %s, %s, NULL) RETURNING id",
+                    [company_id, channel_id, author_id, f"bench post {i} by {author_id}", now],
                 )
                 cursor.fetchone()
                 cursor.execute(
