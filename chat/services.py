@@ -16,8 +16,9 @@ from django.utils import timezone
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
 from companies.services import user_touch
+from companies.tenancy import lock_tenant
 from workspace.db.writes import create_unique
-from workspace.tenancy import ensure_same_company, lock_tenant
+from workspace.tenancy import ensure_same_company
 
 
 # --- Lifecycle: Channel.last_message_at (docs/lifecycle.md) -----------------

@@ -18,6 +18,7 @@ from django.dispatch import receiver
 
 from chat.models import Channel, Message, MessageReaction
 from chat.services import channel_recompute_last_message, channel_touch
+from companies.hooks import user_erasing
 from companies.services import user_touch
 from workspace.metrics import LAST_MESSAGE_RECOMPUTES, LAST_MESSAGE_TOUCHES
 
@@ -93,3 +94,21 @@ def message_post_delete(sender, instance: Message, using: str, origin=None, **kw
     channel_ids = operation.channel_ids - operation.deleted_channel_ids
     channel_recompute_last_message(channel_ids=channel_ids, using=using)
     LAST_MESSAGE_RECOMPUTES.inc(len(channel_ids))
+
+
+@receiver(user_erasing, dispatch_uid="chat.user_erasing")
+def user_erasing_channels(sender, user, using="default", **kwargs):
+    """``companies.services.user_erase`` is about to delete a person with
+    their messages: note the channels they posted in, and recompute those
+    channels' ``last_message_at`` once after the delete (one statement)."""
+    channel_ids = list(
+        Message.objects.using(using)
+        .filter(author_id=user.pk)
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
+
+    def repair() -> None:
+        channel_recompute_last_message(channel_ids=channel_ids, using=using)
+
+    return repair

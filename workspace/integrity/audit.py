@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 
 from workspace.integrity.introspect import FkStatus, fk_drift
-from workspace.integrity.lineage import Edge, all_edges, cascade_paths
+from workspace.db.lineage import Edge, all_edges, cascade_paths
 
 SAMPLE = 20
 

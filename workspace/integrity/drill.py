@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
+from companies.models import Company, User
+from companies.services import company_purge, user_erase
+from workspace.db.lineage import tenant_models, tenant_rows
 from workspace.integrity.audit import find_orphans, find_stale_lifecycle, fix_stale_lifecycle
-from workspace.integrity.lineage import tenant_models, tenant_rows
+from workspace.integrity.sample import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
 
 
 @dataclass
@@ -82,10 +85,6 @@ def _user_pks(user) -> dict[type, list]:
 
 
 def run_drill() -> list[DrillResult]:
-    from companies.models import Company, User
-    from companies.services import company_purge, user_erase
-    from workspace.testing import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
-
     qn = connection.ops.quote_name
     results: list[DrillResult] = []
 
@@ -96,12 +95,10 @@ def run_drill() -> list[DrillResult]:
             )
 
     with transaction.atomic():
-        victim = build_populated_tenant(slug="integrity-drill-victim")
-        bystander = build_populated_tenant(slug="integrity-drill-bystander")
-        for tenant in (victim, bystander):
-            strays = [u.username for u in tenant.users if u.company_id != tenant.company.pk]
-            if strays:  # a factory get_or_create found rows of a real tenant
-                raise RuntimeError(f"drill tenant collided with existing users {strays}")
+        # Fresh slugs and usernames (``tenant-<n>``): never a real tenant's
+        # rows; no password hashing (unusable passwords).
+        victim = build_populated_tenant(password=None)
+        bystander = build_populated_tenant(password=None)
         # The person whose messages are the newest somewhere: erasing them
         # must move that channel's last_message_at back.
         author = User.objects.get(pk=victim.replies[-1].author_id)

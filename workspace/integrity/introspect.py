@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from workspace.db.introspection import DbForeignKey, db_fk_actions
-from workspace.integrity.lineage import Edge, all_edges, all_models
+from workspace.db.lineage import Edge, all_edges, all_models
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from django.db.models.expressions import Func
 from django.db.models.lookups import Lookup
 from django.utils import timezone
 
-from workspace.integrity.lineage import (
+from workspace.db.lineage import (
     Edge,
     all_edges,
     home_edge,
