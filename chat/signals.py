@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass, field
 
 from django.db.models.signals import post_delete, post_save, pre_delete
-from django.dispatch import receiver
 
 from chat.models import Channel, Message, MessageReaction
 from chat.services import channel_recompute_last_message, channel_touch
@@ -23,7 +22,6 @@ from companies.services import user_touch
 from workspace.metrics import LAST_MESSAGE_RECOMPUTES, LAST_MESSAGE_TOUCHES
 
 
-@receiver(post_save, sender=Message, dispatch_uid="chat.message_saved")
 def message_saved(sender, instance: Message, created: bool, update_fields=None, using="default", **kwargs):
     if created:
         channel_touch(channel_id=instance.channel_id, at=instance.created_at, using=using)
@@ -36,7 +34,6 @@ def message_saved(sender, instance: Message, created: bool, update_fields=None, 
         user_touch(user_id=instance.author_id, at=instance.edited_at, using=using)
 
 
-@receiver(post_save, sender=MessageReaction, dispatch_uid="chat.reaction_saved")
 def reaction_saved(sender, instance: MessageReaction, created: bool, using="default", **kwargs):
     if created:
         user_touch(user_id=instance.user_id, at=instance.created_at, using=using)
@@ -71,13 +68,11 @@ def _operations() -> dict[tuple[str, int], _DeleteOperation]:
         return _local.operations
 
 
-@receiver(pre_delete, sender=Message, dispatch_uid="chat.message_pre_delete")
 def message_pre_delete(sender, instance: Message, using: str, origin=None, **kwargs):
     operation = _operations().setdefault((using, id(origin)), _DeleteOperation())
     operation.channel_ids.add(instance.channel_id)
 
 
-@receiver(pre_delete, sender=Channel, dispatch_uid="chat.channel_pre_delete")
 def channel_pre_delete(sender, instance: Channel, using: str, origin=None, **kwargs):
     # The collector orders messages before their channel, so an operation that
     # deletes messages has registered itself by now.
@@ -86,7 +81,6 @@ def channel_pre_delete(sender, instance: Channel, using: str, origin=None, **kwa
         operation.deleted_channel_ids.add(instance.pk)
 
 
-@receiver(post_delete, sender=Message, dispatch_uid="chat.message_post_delete")
 def message_post_delete(sender, instance: Message, using: str, origin=None, **kwargs):
     operation = _operations().pop((using, id(origin)), None)
     if operation is None:  # already recomputed for this operation
@@ -96,7 +90,6 @@ def message_post_delete(sender, instance: Message, using: str, origin=None, **kw
     LAST_MESSAGE_RECOMPUTES.inc(len(channel_ids))
 
 
-@receiver(user_erasing, dispatch_uid="chat.user_erasing")
 def user_erasing_channels(sender, user, using="default", **kwargs):
     """``companies.services.user_erase`` is about to delete a person with
     their messages: note the channels they posted in, and recompute those
@@ -112,3 +105,13 @@ def user_erasing_channels(sender, user, using="default", **kwargs):
         channel_recompute_last_message(channel_ids=channel_ids, using=using)
 
     return repair
+
+
+def connect() -> None:
+    """Connect the receivers (``AppConfig.ready()``); idempotent (``dispatch_uid``)."""
+    post_save.connect(message_saved, sender=Message, dispatch_uid="chat.message_saved")
+    post_save.connect(reaction_saved, sender=MessageReaction, dispatch_uid="chat.reaction_saved")
+    pre_delete.connect(message_pre_delete, sender=Message, dispatch_uid="chat.message_pre_delete")
+    pre_delete.connect(channel_pre_delete, sender=Channel, dispatch_uid="chat.channel_pre_delete")
+    post_delete.connect(message_post_delete, sender=Message, dispatch_uid="chat.message_post_delete")
+    user_erasing.connect(user_erasing_channels, dispatch_uid="chat.user_erasing")

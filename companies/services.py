@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from companies.hooks import user_erasing
 from companies.models import Attendance, Company, User
 from companies.tenancy import lock_tenant
+from workspace.db.writes import delete_cascading
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
 
 
@@ -51,13 +52,10 @@ def company_purge(*, company: Company) -> None:
     outcome = "failed"
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL statement_timeout = 0")
-                cursor.execute(
-                    f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
-                    [company.pk],
-                )
+            delete_cascading(Company, company.pk)
         outcome = "ok"
     finally:
         COMPANY_PURGE_SECONDS.observe(time.perf_counter() - started)
@@ -92,10 +90,7 @@ def user_erase(*, user: User) -> None:
             for _, repair in user_erasing.send(sender=User, user=user, using=connection.alias)
             if repair is not None
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id = %s", [user.pk]
-            )
+        delete_cascading(User, user.pk)
         for repair in repairs:
             repair()
     user.pk = None

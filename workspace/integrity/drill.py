@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from companies.models import Company, User
 from companies.services import company_purge, user_erase
 from workspace.db.lineage import tenant_models, tenant_rows
+from workspace.db.writes import delete_cascading
 from workspace.integrity.audit import find_orphans, find_stale_lifecycle, fix_stale_lifecycle
 from workspace.integrity.sample import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
 
@@ -85,14 +86,7 @@ def _user_pks(user) -> dict[type, list]:
 
 
 def run_drill() -> list[DrillResult]:
-    qn = connection.ops.quote_name
     results: list[DrillResult] = []
-
-    def raw_delete(model, pk):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn(model._meta.pk.column)} = %s", [pk]
-            )
 
     with transaction.atomic():
         # Fresh slugs and usernames (``tenant-<n>``): never a real tenant's
@@ -106,12 +100,12 @@ def run_drill() -> list[DrillResult]:
         company_paths: list[tuple[str, Callable[[Company], None]]] = [
             ("company_purge(company=...) (service; admin delete)", lambda c: company_purge(company=c)),
             ("Company.delete() (ORM collector, signals)", lambda c: c.delete()),
-            ("raw SQL DELETE FROM companies_company", lambda c: raw_delete(Company, c.pk)),
+            ("raw SQL DELETE FROM companies_company", lambda c: delete_cascading(Company, c.pk)),
         ]
         user_paths: list[tuple[str, Callable[[User], None], bool]] = [
             ("user_erase(user=...) of an author (service; admin delete)", lambda u: user_erase(user=u), False),
             ("User.delete() of an author (ORM erasure)", lambda u: u.delete(), False),
-            ("raw SQL DELETE FROM companies_user (an author)", lambda u: raw_delete(User, u.pk), True),
+            ("raw SQL DELETE FROM companies_user (an author)", lambda u: delete_cascading(User, u.pk), True),
         ]
 
         def measure(path, pks, action, stale_expected=False):

@@ -315,7 +315,7 @@ STATIC_ISSUES = [
 def render() -> str:
     from workspace.integrity.audit import audit
     from workspace.integrity.drill import run_drill
-    from workspace.integrity.introspect import fk_statuses
+    from workspace.db.introspection import fk_statuses
 
     statuses = fk_statuses(tenant_table_edges())
     drift = [s for s in statuses if not s.ok]
