@@ -43,17 +43,20 @@ seed: migrate
 run: seed
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: venv
-	$(PY) -m pytest
-
+# requirements.txt is the runtime (make run, make serve, production);
+# requirements-dev.txt adds the test and lint tools (make test, make check).
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
+
+test: venv $(VENV)/.dev-installed
+	$(PY) -m pytest
 
 check: venv $(VENV)/.dev-installed
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Benchmarks vs the raw-SQL limit on PostgreSQL (docs/PERFORMANCE.md). Uses
 # DATABASE_URL (default postgres://postgres@127.0.0.1:5432/workspace_bench),

@@ -4,6 +4,8 @@ here) makes the benchmark exit non-zero."""
 from django.db import connection
 
 from bench.data import TRUE_LAST_ACTIVE_SQL
+from workspace.db.derived import registered
+from workspace.db.introspection import orphan_counts
 
 #: rows of a tenant, per table
 TENANT_COUNTS_SQL = {
@@ -42,39 +44,22 @@ def tenant_snapshot(company_id: int) -> dict:
 
 
 def orphans() -> dict[str, int]:
-    """Rows whose (single-column) foreign key points at a missing row, for
-    every FK constraint of the schema, read from ``pg_constraint``."""
+    """Rows whose foreign key points at a missing row, per FK: the integrity
+    core's count (workspace.db.introspection), the one the audit and the
+    tests use."""
+    return orphan_counts()
+
+
+def stale_derived(company_id: int) -> dict[str, list[int]]:
+    """Rows of the tenant whose derived field is wrong, per check the apps
+    registered (``last_message_at``, ``last_active``, a meeting's
+    ``is_private``): the audit's checks (workspace.db.derived)."""
     found = {}
-    fks = _rows(
-        """
-        SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, af.attname
-        FROM pg_constraint c
-        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-        JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1]
-        WHERE c.contype = 'f' AND cardinality(c.conkey) = 1
-          AND c.connamespace = 'public'::regnamespace
-        """
-    )
-    for child, column, parent, key in fks:
-        n = _rows(
-            f'SELECT count(*) FROM {child} x WHERE x."{column}" IS NOT NULL AND NOT EXISTS '
-            f'(SELECT 1 FROM {parent} p WHERE p."{key}" = x."{column}")'
-        )[0][0]
-        if n:
-            found[f"{child}.{column}"] = n
+    for derived in registered():
+        pks = sorted(derived.stale(company_id).values_list("pk", flat=True))
+        if pks:
+            found[derived.kind] = pks
     return found
-
-
-def stale_last_message_at(company_id: int) -> list[int]:
-    """Channels whose last_message_at is not the created_at of their newest message."""
-    return [
-        row[0]
-        for row in _rows(
-            """SELECT c.id FROM chat_channel c WHERE c.company_id = %s AND c.last_message_at
-               IS DISTINCT FROM (SELECT max(m.created_at) FROM chat_message m WHERE m.channel_id = c.id)""",
-            [company_id],
-        )
-    ]
 
 
 def wrong_last_active(company_id: int) -> list[int]:
@@ -107,8 +92,8 @@ class Verdict:
             "other tenant's Channel.last_message_at changed",
         )
         self.expect(after["last_active"] == before["last_active"], "other tenant's User.last_active changed")
-        stale = stale_last_message_at(company_id)
-        self.expect(not stale, f"other tenant's channels {stale} have a stale last_message_at")
+        stale = stale_derived(company_id)
+        self.expect(not stale, f"other tenant has stale derived fields: {stale}")
         wrong = wrong_last_active(company_id)
         self.expect(not wrong, f"other tenant's users {wrong} have a wrong last_active")
 

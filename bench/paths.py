@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.measure import Probe
+from workspace.db.writes import delete_cascading
 
 # --- 1. tenant purge -------------------------------------------------------
 
@@ -34,9 +35,11 @@ def purge_collector(*, company_id: int) -> dict:
 
 
 def purge_raw(*, company_id: int) -> dict:
+    from companies.models import Company
+
     with Probe().measure() as probe:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM companies_company WHERE id = %s", [company_id])
+        with transaction.atomic():
+            delete_cascading(Company, company_id)
     return probe.as_dict()
 
 
@@ -65,11 +68,13 @@ def erase_service(*, user_id: int) -> dict:
 def erase_raw(*, user_id: int) -> dict:
     """The limit: find the affected channels, one DELETE cascading in the
     database, one set-based recompute of last_message_at."""
+    from companies.models import User
+
     with Probe().measure() as probe:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT DISTINCT channel_id FROM chat_message WHERE author_id = %s", [user_id])
             channel_ids = [row[0] for row in cursor.fetchall()]
-            cursor.execute("DELETE FROM companies_user WHERE id = %s", [user_id])
+            delete_cascading(User, user_id)
             cursor.execute(
                 """UPDATE chat_channel c SET last_message_at =
                        (SELECT max(m.created_at) FROM chat_message m WHERE m.channel_id = c.id)
@@ -102,9 +107,11 @@ def channel_delete_collector(*, channel_id: int) -> dict:
 
 
 def channel_delete_raw(*, channel_id: int) -> dict:
+    from chat.models import Channel
+
     with Probe().measure() as probe:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM chat_channel WHERE id = %s", [channel_id])
+        with transaction.atomic():
+            delete_cascading(Channel, channel_id)
     return probe.as_dict()
 
 

@@ -291,7 +291,7 @@ def _has_user_erase() -> bool:
 
 
 def scenario_erase(report: Report, run: RunSize) -> None:
-    from bench.checks import Verdict, stale_last_message_at, tenant_snapshot
+    from bench.checks import Verdict, stale_derived, tenant_snapshot
     from bench.data import build
 
     print("\n2. User erasure", flush=True)
@@ -312,8 +312,8 @@ def scenario_erase(report: Report, run: RunSize) -> None:
                 User.objects.filter(company_id=a.company_id).count() == a.size.users - 1,
                 "other users of the tenant were deleted",
             )
-            stale = stale_last_message_at(a.company_id)
-            v.expect(not stale, f"channels {stale} have a stale last_message_at")
+            stale = stale_derived(a.company_id)
+            v.expect(not stale, f"stale derived fields: {stale}")
             v.no_orphans()
             v.other_tenant_intact(b.company_id, other)
             return v.problems
@@ -339,7 +339,7 @@ def scenario_erase(report: Report, run: RunSize) -> None:
 
 
 def scenario_channel(report: Report, run: RunSize) -> None:
-    from bench.checks import Verdict, stale_last_message_at, tenant_snapshot
+    from bench.checks import Verdict, stale_derived, tenant_snapshot
     from bench.data import build
     from chat.models import Channel, Message
     from meetings.models import Meeting
@@ -360,8 +360,8 @@ def scenario_channel(report: Report, run: RunSize) -> None:
             v.expect(not Message.objects.filter(channel_id=channel_id).exists(), "messages of the channel remain")
             kept = set(Meeting.objects.filter(pk__in=meetings, channel__isnull=True).values_list("pk", flat=True))
             v.expect(kept == meetings, "meetings announced in the channel were not kept with channel = NULL")
-            stale = stale_last_message_at(a.company_id)
-            v.expect(not stale, f"channels {stale} have a stale last_message_at")
+            stale = stale_derived(a.company_id)
+            v.expect(not stale, f"stale derived fields: {stale}")
             v.no_orphans()
             v.other_tenant_intact(b.company_id, other)
             return v.problems
@@ -388,7 +388,7 @@ def scenario_channel(report: Report, run: RunSize) -> None:
 def scenario_post(report: Report, run: RunSize) -> None:
     from django.db.models import Max
 
-    from bench.checks import Verdict, stale_last_message_at
+    from bench.checks import Verdict, stale_derived
     from bench.data import build
     from chat.models import Message
     from companies.models import User
@@ -431,8 +431,8 @@ def scenario_post(report: Report, run: RunSize) -> None:
                     v = Verdict()
                     posted = Message.objects.filter(channel_id=channel_id).count() - before
                     v.expect(posted == n * writers, f"{posted} messages posted, expected {n * writers}")
-                    stale = stale_last_message_at(a.company_id)
-                    v.expect(not stale, f"channels {stale} have a stale last_message_at")
+                    stale = stale_derived(a.company_id)
+                    v.expect(not stale, f"stale derived fields: {stale}")
                     for author in set(authors):
                         newest = Message.objects.filter(author_id=author).aggregate(m=Max("created_at"))["m"]
                         seen = User.objects.get(pk=author).last_active

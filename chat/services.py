@@ -9,14 +9,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
-from workspace.db.writes import create_unique
-from workspace.tenancy import ensure_same_company, lock_tenant
+from companies.tenancy import lock_tenant
+from workspace.db.writes import create_unique, delete_cascading
+from workspace.tenancy import ensure_same_company
 
 
 # --- Lifecycle: Channel.last_message_at (docs/lifecycle.md) -----------------
@@ -134,10 +135,7 @@ def channel_delete(*, channel: Channel) -> None:
     ``last_active`` never moves back.
     """
     lock_tenant(channel.company_id)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {connection.ops.quote_name(Channel._meta.db_table)} WHERE id = %s", [channel.pk]
-        )
+    delete_cascading(Channel, channel.pk)
     channel.pk = None
 
 

@@ -15,16 +15,15 @@ import threading
 from dataclasses import dataclass, field
 
 from django.db.models.signals import post_delete, post_save, pre_delete
-from django.dispatch import receiver
 
 from chat.models import Channel, Message, MessageReaction
 from workspace.db.tenant import post_bulk_create
 from chat.services import channel_recompute_last_message, channel_touch
+from companies.hooks import user_erasing
 from companies.services import user_touch
 from workspace.metrics import LAST_MESSAGE_RECOMPUTES, LAST_MESSAGE_TOUCHES
 
 
-@receiver(post_save, sender=Message, dispatch_uid="chat.message_saved")
 def message_saved(sender, instance: Message, created: bool, update_fields=None, using="default", **kwargs):
     if created:
         channel_touch(channel_id=instance.channel_id, at=instance.created_at, using=using)
@@ -46,7 +45,6 @@ def _newest(objs, key: str) -> dict[int, object]:
     return newest
 
 
-@receiver(post_bulk_create, sender=Message, dispatch_uid="chat.messages_bulk_created")
 def messages_bulk_created(sender, objs: list[Message], using: str = "default", **kwargs):
     # Once per channel and once per author with their newest created_at,
     # in id order (a stable lock order between concurrent imports).
@@ -57,13 +55,11 @@ def messages_bulk_created(sender, objs: list[Message], using: str = "default", *
         user_touch(user_id=author_id, at=at, using=using)
 
 
-@receiver(post_bulk_create, sender=MessageReaction, dispatch_uid="chat.reactions_bulk_created")
 def reactions_bulk_created(sender, objs: list[MessageReaction], using: str = "default", **kwargs):
     for user_id, at in sorted(_newest(objs, "user_id").items()):
         user_touch(user_id=user_id, at=at, using=using)
 
 
-@receiver(post_save, sender=MessageReaction, dispatch_uid="chat.reaction_saved")
 def reaction_saved(sender, instance: MessageReaction, created: bool, using="default", **kwargs):
     if created:
         user_touch(user_id=instance.user_id, at=instance.created_at, using=using)
@@ -98,13 +94,11 @@ def _operations() -> dict[tuple[str, int], _DeleteOperation]:
         return _local.operations
 
 
-@receiver(pre_delete, sender=Message, dispatch_uid="chat.message_pre_delete")
 def message_pre_delete(sender, instance: Message, using: str, origin=None, **kwargs):
     operation = _operations().setdefault((using, id(origin)), _DeleteOperation())
     operation.channel_ids.add(instance.channel_id)
 
 
-@receiver(pre_delete, sender=Channel, dispatch_uid="chat.channel_pre_delete")
 def channel_pre_delete(sender, instance: Channel, using: str, origin=None, **kwargs):
     # The collector orders messages before their channel, so an operation that
     # deletes messages has registered itself by now.
@@ -113,7 +107,6 @@ def channel_pre_delete(sender, instance: Channel, using: str, origin=None, **kwa
         operation.deleted_channel_ids.add(instance.pk)
 
 
-@receiver(post_delete, sender=Message, dispatch_uid="chat.message_post_delete")
 def message_post_delete(sender, instance: Message, using: str, origin=None, **kwargs):
     operation = _operations().pop((using, id(origin)), None)
     if operation is None:  # already recomputed for this operation
@@ -121,3 +114,32 @@ def message_post_delete(sender, instance: Message, using: str, origin=None, **kw
     channel_ids = operation.channel_ids - operation.deleted_channel_ids
     channel_recompute_last_message(channel_ids=channel_ids, using=using)
     LAST_MESSAGE_RECOMPUTES.inc(len(channel_ids))
+
+
+def user_erasing_channels(sender, user, using="default", **kwargs):
+    """``companies.services.user_erase`` is about to delete a person with
+    their messages: note the channels they posted in, and recompute those
+    channels' ``last_message_at`` once after the delete (one statement)."""
+    channel_ids = list(
+        Message.objects.using(using)
+        .filter(author_id=user.pk)
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
+
+    def repair() -> None:
+        channel_recompute_last_message(channel_ids=channel_ids, using=using)
+
+    return repair
+
+
+def connect() -> None:
+    """Connect the receivers (``AppConfig.ready()``); idempotent (``dispatch_uid``)."""
+    post_save.connect(message_saved, sender=Message, dispatch_uid="chat.message_saved")
+    post_save.connect(reaction_saved, sender=MessageReaction, dispatch_uid="chat.reaction_saved")
+    post_bulk_create.connect(messages_bulk_created, sender=Message, dispatch_uid="chat.messages_bulk_created")
+    post_bulk_create.connect(reactions_bulk_created, sender=MessageReaction, dispatch_uid="chat.reactions_bulk_created")
+    pre_delete.connect(message_pre_delete, sender=Message, dispatch_uid="chat.message_pre_delete")
+    pre_delete.connect(channel_pre_delete, sender=Channel, dispatch_uid="chat.channel_pre_delete")
+    post_delete.connect(message_post_delete, sender=Message, dispatch_uid="chat.message_post_delete")
+    user_erasing.connect(user_erasing_channels, dispatch_uid="chat.user_erasing")

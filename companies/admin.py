@@ -27,7 +27,9 @@ from workspace.adminkit import (
     adopt,
     count_of,
     is_platform_user,
+    related_model,
 )
+from workspace.db.lineage import cascade_counts, tenant_rows
 
 #: Rows listed per table on a company's delete page (all are counted).
 DELETE_PREVIEW = 10
@@ -47,16 +49,16 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     ordering = ["name"]
 
     def get_queryset(self, request):
-        from chat.models import Channel
-        from meetings.models import Meeting
-
+        # The channels and meetings are counted through the reverse relations
+        # their apps declare (related names ``channels``, ``meetings``):
+        # ``companies`` imports none of the apps above it.
         return (
             super()
             .get_queryset(request)
             .annotate(
                 _people=count_of(User, "company"),
-                _channels=count_of(Channel, "company"),
-                _meetings=count_of(Meeting, "company"),
+                _channels=count_of(related_model(Company, "channels"), "company"),
+                _meetings=count_of(related_model(Company, "meetings"), "company"),
             )
         )
 
@@ -110,8 +112,6 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
         query per table (the lineage's CASCADE paths), with the first rows of
         each table linked. Django's default would load every row of the
         tenant into memory first."""
-        from workspace.integrity.lineage import cascade_counts, tenant_rows
-
         to_delete, model_count, perms_needed = [], {}, set()
         for company in objs:
             children = []

@@ -6,8 +6,14 @@ class CompaniesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)
-        from workspace import login_throttle  # noqa: F401  (registers its deploy check)
+        from django.core import checks
+
+        from companies import signals
+        from workspace import login_throttle
+
+        signals.connect()
+        # The login throttle's store must be shared by the workers in production.
+        checks.register(login_throttle.check_shared_cache, checks.Tags.security, deploy=True)
 
         # knox registers an admin for its tokens that lists every tenant's
         # tokens and shows a new token in clear: tokens are managed through the

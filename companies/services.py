@@ -13,9 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from companies.hooks import user_erasing
 from companies.models import Attendance, Company, User
+from companies.tenancy import lock_tenant
+from workspace.db.writes import delete_cascading
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
-from workspace.tenancy import lock_tenant
 
 
 @transaction.atomic
@@ -50,13 +52,10 @@ def company_purge(*, company: Company) -> None:
     outcome = "failed"
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL statement_timeout = 0")
-                cursor.execute(
-                    f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
-                    [company.pk],
-                )
+            delete_cascading(Company, company.pk)
         outcome = "ok"
     finally:
         COMPANY_PURGE_SECONDS.observe(time.perf_counter() - started)
@@ -71,29 +70,29 @@ def user_erase(*, user: User) -> None:
 
     ``user.delete()`` goes through Django's collector, which loads every
     message of the user (delete signals are connected); here the database
-    cascades one ``DELETE`` (ON DELETE CASCADE / SET NULL on every FK), and
-    ``Channel.last_message_at`` of each channel that lost messages is
-    recomputed once, in one set-based statement (bench/: about 1x raw SQL).
+    cascades one ``DELETE`` (ON DELETE CASCADE / SET NULL on every FK). The
+    apps holding derived fields over the person's rows are asked through the
+    ``companies.hooks.user_erasing`` signal before the ``DELETE`` and repair
+    them after it (chat recomputes ``Channel.last_message_at`` of each channel
+    that lost messages once, in one set-based statement; bench/: about 1x raw
+    SQL), so ``companies`` imports none of the apps above it.
 
     The user row is locked first: a message of this user being posted
     concurrently either committed before (its channel is found) or fails its
     FK check after the erasure; it cannot vanish in the cascade unseen.
     """
-    from chat.models import Message
-    from chat.services import channel_recompute_last_message
-
     with transaction.atomic():
         lock_tenant(user.company_id)
         if not User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True):
             raise User.DoesNotExist(f"User {user.pk} does not exist.")
-        channel_ids = list(
-            Message.objects.filter(author_id=user.pk).values_list("channel_id", flat=True).distinct()
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id = %s", [user.pk]
-            )
-        channel_recompute_last_message(channel_ids=channel_ids)
+        repairs = [
+            repair
+            for _, repair in user_erasing.send(sender=User, user=user, using=connection.alias)
+            if repair is not None
+        ]
+        delete_cascading(User, user.pk)
+        for repair in repairs:
+            repair()
     user.pk = None
 
 

@@ -3,21 +3,18 @@ a user's API tokens when their password changes or they are deactivated."""
 
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from companies.models import Attendance, User
 from companies.services import user_touch
 
 
-@receiver(user_logged_in, dispatch_uid="companies.user_logged_in")
 def logged_in(sender, request, user, **kwargs):
     now = timezone.now()
     if user_touch(user_id=user.pk, at=now):
         user.last_active = now
 
 
-@receiver(post_save, sender=Attendance, dispatch_uid="companies.attendance_saved")
 def attendance_saved(sender, instance: Attendance, created: bool, using="default", **kwargs):
     # Check-in creates the row; check-out sets check_out on it.
     at = instance.check_in if created else instance.check_out
@@ -36,7 +33,6 @@ def attendance_saved(sender, instance: Attendance, created: bool, using="default
 _CREDENTIAL_FIELDS = {"password", "is_active"}
 
 
-@receiver(pre_save, sender=User, dispatch_uid="companies.user_tokens_pre_save")
 def note_credential_change(sender, instance: User, raw=False, update_fields=None, using="default", **kwargs):
     instance._revoke_api_tokens = False
     if raw or instance._state.adding or instance.pk is None:
@@ -51,10 +47,17 @@ def note_credential_change(sender, instance: User, raw=False, update_fields=None
     )
 
 
-@receiver(post_save, sender=User, dispatch_uid="companies.user_tokens_post_save")
 def revoke_tokens_on_credential_change(sender, instance: User, raw=False, using="default", **kwargs):
     if getattr(instance, "_revoke_api_tokens", False):
         instance._revoke_api_tokens = False
         from knox.models import AuthToken
 
         AuthToken.objects.using(using).filter(user_id=instance.pk).delete()
+
+
+def connect() -> None:
+    """Connect the receivers (``AppConfig.ready()``); idempotent (``dispatch_uid``)."""
+    user_logged_in.connect(logged_in, dispatch_uid="companies.user_logged_in")
+    post_save.connect(attendance_saved, sender=Attendance, dispatch_uid="companies.attendance_saved")
+    pre_save.connect(note_credential_change, sender=User, dispatch_uid="companies.user_tokens_pre_save")
+    post_save.connect(revoke_tokens_on_credential_change, sender=User, dispatch_uid="companies.user_tokens_post_save")

@@ -314,7 +314,7 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
     purge_info = {"tenant": victim.slug if victim else None, "ok": False}
 
     def purge_now() -> None:
-        # One attempt: the tenant write gate (workspace/tenancy.py lock_tenant)
+        # One attempt: the tenant write gate (companies/tenancy.py lock_tenant)
         # makes the purge wait for the writes in flight instead of deadlocking
         # with them. A retry here would hide a regression of the gate.
         try:

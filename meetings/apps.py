@@ -6,4 +6,8 @@ class MeetingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)
+        from meetings import integrity, signals
+        from workspace.db.derived import register
+
+        signals.connect()
+        register(*integrity.DERIVED_FIELDS)

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from chat.models import Channel
 from companies.models import User
+from companies.tenancy import lock_tenant
 from meetings.models import Meeting, MeetingParticipant
 from workspace.db.writes import create_unique
-from workspace.tenancy import ensure_same_company, lock_tenant
+from workspace.tenancy import ensure_same_company
 
 
 @transaction.atomic

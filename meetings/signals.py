@@ -2,7 +2,6 @@
 activity, ``Meeting.is_private`` when a channel's privacy changes."""
 
 from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from chat.models import Channel
@@ -14,7 +13,6 @@ from meetings.models import Meeting, MeetingParticipant
 _ACTIVITY_FIELDS = {"response", "joined_at", "left_at"}
 
 
-@receiver(post_save, sender=MeetingParticipant, dispatch_uid="meetings.participant_saved")
 def participant_saved(sender, instance: MeetingParticipant, created: bool, update_fields=None, using="default", **kwargs):
     if created or not update_fields or not _ACTIVITY_FIELDS & set(update_fields):
         return
@@ -27,7 +25,6 @@ def participant_saved(sender, instance: MeetingParticipant, created: bool, updat
     user_touch(user_id=instance.user_id, at=at, using=using)
 
 
-@receiver(post_save, sender=Channel, dispatch_uid="meetings.channel_privacy_saved")
 def channel_privacy_saved(sender, instance: Channel, created: bool, update_fields=None, using="default", **kwargs):
     """A channel turned private (or public) takes the meetings announced in it
     along: one UPDATE, only of the rows that differ (idempotent). A raw
@@ -38,3 +35,9 @@ def channel_privacy_saved(sender, instance: Channel, created: bool, update_field
     Meeting._base_manager.using(using).filter(channel_id=instance.pk).exclude(
         is_private=instance.is_private
     ).update(is_private=instance.is_private)
+
+
+def connect() -> None:
+    """Connect the receivers (``AppConfig.ready()``); idempotent (``dispatch_uid``)."""
+    post_save.connect(participant_saved, sender=MeetingParticipant, dispatch_uid="meetings.participant_saved")
+    post_save.connect(channel_privacy_saved, sender=Channel, dispatch_uid="meetings.channel_privacy_saved")

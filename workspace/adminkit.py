@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from workspace.tenancy import tenant_lookup
+from workspace.db.lineage import tenant_lookup
 
 
 def adopt(target: models.Model, source: models.Model) -> None:
@@ -35,6 +35,14 @@ def adopt(target: models.Model, source: models.Model) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
     target._state.adding = False
     target._state.db = source._state.db
+
+
+def related_model(model: type[models.Model], related_name: str) -> type[models.Model]:
+    """The model on the other side of ``model``'s reverse relation
+    ``related_name`` (``related_model(Company, "channels")`` is ``Channel``):
+    how a lower app's admin counts the rows of the apps above it without
+    importing them."""
+    return model._meta.get_field(related_name).related_model
 
 
 def count_of(model: type[models.Model], fk: str):
@@ -162,7 +170,7 @@ class TenantScopedAdmin(_TenantFormfieldsMixin):
     actions and delete previews confined to the request's tenant.
 
     ``tenant_path`` is the ORM lookup from the model to its company's id;
-    by default the shortest FK path (:func:`workspace.tenancy.tenant_lookup`:
+    by default the shortest FK path (:func:`workspace.db.lineage.tenant_lookup`:
     ``company``, ``channel__company``, ``meeting__company``, ``pk`` for
     ``Company``). A model with no path is global (groups): a company's staff
     gets no access to it at all.

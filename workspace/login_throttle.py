@@ -152,7 +152,6 @@ def is_locked_out(request) -> bool:
     return bool(getattr(request, "axes_locked_out", False))
 
 
-@checks.register(checks.Tags.security, deploy=True)
 def check_shared_cache(app_configs, **kwargs):
     """In production the counters must be shared by every worker: Redis."""
     backend = settings.CACHES.get(getattr(settings, "AXES_CACHE", "default"), {}).get("BACKEND", "")

@@ -1,12 +1,12 @@
 """Tenant consistency: every object that refers to people refers to people of
 its own company. Used by model ``clean()`` (forms, admin) and by the services.
+
+Low-level kit (imports no app). The tenant write gate that needs the company
+table is ``companies.tenancy.lock_tenant``; the path from a model to its
+company is ``workspace.db.lineage.tenant_lookup`` (docs/architecture.md).
 """
 
-from collections import deque
-from functools import cache
-
 from django.core.exceptions import ValidationError
-from django.db import connections, models
 
 
 def ensure_same_company(company_id: int | None, **related) -> None:
@@ -24,59 +24,3 @@ def ensure_same_company(company_id: int | None, **related) -> None:
             errors[field] = f"{obj._meta.verbose_name.capitalize()} {obj.pk} belongs to another company."
     if errors:
         raise ValidationError(errors)
-
-
-def lock_tenant(company_id: int | None, *, using: str = "default") -> None:
-    """Enter the tenant's write gate: first statement of every tenant write.
-
-    Takes ``FOR KEY SHARE`` on the company row. Writers of one tenant do not
-    block each other (the lock is shared, and it is the same lock the FK
-    checks of their inserts take anyway), but deleting the company needs
-    ``FOR UPDATE`` on that row, so a purge — ``company_purge``, the admin, or
-    a ``DELETE`` typed in psql — waits for the writes in flight, and writes
-    that arrive during the purge wait for it and then find the tenant gone.
-    Without the gate the purge's cascade locks users before channels while a
-    message post locks its channel before its author: a deadlock
-    (docs/lifecycle.md). PostgreSQL only: SQLite serialises writers itself.
-
-    Raises ``Company.DoesNotExist`` (an API 404) when the tenant is gone.
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql" or company_id is None:
-        return
-    from companies.models import Company
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
-            "WHERE id = %s FOR KEY SHARE",
-            [company_id],
-        )
-        if cursor.fetchone() is None:
-            raise Company.DoesNotExist("The company no longer exists.")
-
-
-@cache
-def tenant_lookup(model: type[models.Model]) -> str | None:
-    """The ORM lookup from ``model`` to the owning company's id, following
-    forward FKs (shortest path), e.g. ``"channel__company"`` for a message,
-    ``"user__company"`` for an auth token; ``None`` for global models
-    (content types, permissions, groups, sessions)."""
-    from companies.models import Company
-
-    if model is Company:
-        return "pk"
-    queue = deque([(model, [])])
-    seen = {model}
-    while queue:
-        current, path = queue.popleft()
-        for fk in current._meta.concrete_fields:
-            if not (fk.is_relation and (fk.many_to_one or fk.one_to_one)):
-                continue
-            target = fk.related_model
-            if target is Company:
-                return "__".join([*path, fk.name])
-            if target not in seen and len(path) < 4:
-                seen.add(target)
-                queue.append((target, [*path, fk.name]))
-    return None

@@ -57,7 +57,7 @@ def test_keeps_meetings_and_other_channels_and_costs_the_same_at_any_size():
         statements = [q["sql"] for q in queries.captured_queries]
         # the database cascades: one DELETE, no message loaded into Python
         assert [sql for sql in statements if sql.startswith("DELETE")] == [
-            'DELETE FROM "chat_channel" WHERE id = %s' % channel_id
+            'DELETE FROM "chat_channel" WHERE "id" = %s' % channel_id
         ]
         assert not [sql for sql in statements if "chat_message" in sql]
         return len(statements)

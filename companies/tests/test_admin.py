@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from companies import services
 from companies.models import Attendance, Company, User
-from workspace.integrity.lineage import cascade_counts, tenant_models, tenant_rows
+from workspace.db.lineage import cascade_counts, tenant_models, tenant_rows
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ class CompanyDeleteInTheBrowserTests(BrowserTestCase):
         self.bystander = build_populated_tenant()
 
     def _tenant_pks(self, company_id):
-        from workspace.integrity.lineage import tenant_models, tenant_rows
+        from workspace.db.lineage import tenant_models, tenant_rows
 
         return {m: set(tenant_rows(m, company_id).values_list("pk", flat=True)) for m in tenant_models()}
 

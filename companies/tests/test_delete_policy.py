@@ -18,12 +18,8 @@ from django.apps import apps
 from django.db import connection, models
 
 from workspace.db.introspection import foreign_keys
-from workspace.testing import (
-    build_populated_tenant,
-    diff_snapshots,
-    snapshot_rows,
-    tenant_lookup,
-)
+from workspace.db.lineage import tenant_lookup
+from workspace.testing import build_populated_tenant, diff_snapshots, snapshot_rows
 
 CASCADE, SET_NULL = models.CASCADE, models.SET_NULL
 

@@ -1,7 +1,7 @@
 """A tenant purge racing that tenant's writers, on PostgreSQL.
 
 The purge's cascade locks users before channels while a post locks its
-channel before its author; without the tenant gate (workspace.tenancy.
+channel before its author; without the tenant gate (companies.tenancy.
 lock_tenant) the two deadlock and PostgreSQL aborts one of them.
 """
 

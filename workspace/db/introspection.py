@@ -1,26 +1,31 @@
-"""What the database really holds, compared with what the models say.
-
-Used by the drift and orphan tests and reusable by the integrity tooling:
+"""What the database really holds, compared with what the models say: the
+one integrity core (docs/integrity.md). The audit, the report, the drill, the
+tests and the bench all read through it:
 
 - :func:`foreign_keys` lists every FK of every installed model (contrib ones
-  and auto-created M2M tables included), straight from ``_meta``.
+  and auto-created M2M tables included): the lineage's edges
+  (``workspace.db.lineage.all_edges``).
 - :func:`db_fk_actions` reads the ON DELETE action of every FK constraint from
   the catalog (``pg_constraint.confdeltype`` on PostgreSQL, ``PRAGMA
   foreign_key_list`` on SQLite).
-- :func:`fk_action_drift` compares both and returns one line per mismatch.
-- :func:`orphan_counts` counts, per FK, the rows pointing at a missing parent.
+- :func:`fk_statuses` / :func:`fk_drift` compare both, FK by FK (the one place
+  that decides what drift is); :func:`fk_action_drift` words it.
+- :func:`orphan_querysets` finds, per FK, the rows pointing at a missing
+  parent (one anti-join each, optionally one company's);
+  :func:`orphan_counts` counts them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Field
+from django.db.models import Exists, Field, OuterRef, Q, QuerySet
 
-from workspace.db.on_delete import PG_CONFDELTYPE, expected_db_action
+from workspace.db.lineage import Edge, all_edges, cascade_paths
+from workspace.db.on_delete import PG_CONFDELTYPE
 
 
 @dataclass(frozen=True)
@@ -37,21 +42,11 @@ def foreign_keys(*, app_labels: set[str] | None = None) -> list[Field]:
     """Every concrete FK / one-to-one field that owns a column and a database
     constraint, of every installed (managed, non-proxy) model, including the
     auto-created M2M tables; ordered by table then column."""
-    fields = []
-    for model in apps.get_models(include_auto_created=True):
-        opts = model._meta
-        if opts.proxy or not opts.managed or opts.swapped:
-            continue
-        if app_labels is not None and opts.app_label not in app_labels:
-            continue
-        for field in opts.local_concrete_fields:
-            if field.is_relation and (field.many_to_one or field.one_to_one) and field.db_constraint:
-                fields.append(field)
-    return sorted(fields, key=lambda f: (f.model._meta.db_table, f.column))
-
-
-def field_label(field: Field) -> str:
-    return f"{field.model._meta.label}.{field.name}"
+    return [
+        edge.field
+        for edge in all_edges()
+        if app_labels is None or edge.child._meta.app_label in app_labels
+    ]
 
 
 def _pg_fk_actions(cursor) -> list[DbForeignKey]:
@@ -98,51 +93,134 @@ def db_fk_actions(using: str = DEFAULT_DB_ALIAS) -> dict[tuple[str, str], list[D
     return dict(found)
 
 
-def fk_action_drift(using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """One human-readable line per FK whose database constraint is missing,
-    duplicated, points elsewhere, or carries another ON DELETE action than
-    the model's ``on_delete`` maps to (``expected_db_action``). Empty when the
-    database mirrors the models exactly."""
-    actual = db_fk_actions(using)
-    drift = []
-    for field in foreign_keys():
-        table, column = field.model._meta.db_table, field.column
-        expected = expected_db_action(field)
-        constraints = actual.get((table, column), [])
-        label = f"{field_label(field)} ({table}.{column})"
-        if not constraints:
-            drift.append(f"{label}: no FK constraint in the database (expected ON DELETE {expected})")
-            continue
-        if len(constraints) > 1:
-            drift.append(f"{label}: {len(constraints)} FK constraints on one column")
-        ref_table = field.related_model._meta.db_table
-        for constraint in constraints:
-            if constraint.ref_table != ref_table:
-                drift.append(f"{label}: references {constraint.ref_table}, expected {ref_table}")
-            if constraint.action != expected:
+@dataclass(frozen=True)
+class FkStatus:
+    """One model FK next to the database constraint(s) on its column."""
+
+    edge: Edge
+    db: tuple[DbForeignKey, ...]
+
+    @property
+    def actual(self) -> str:
+        if not self.db:
+            return "missing"
+        return ", ".join(sorted({fk.action for fk in self.db}))
+
+    @property
+    def ok(self) -> bool:
+        return (
+            len(self.db) == 1
+            and self.db[0].action == self.edge.db_action
+            and self.db[0].ref_table == self.edge.parent_table
+        )
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "match"
+        if not self.db:
+            return "DRIFT (no constraint)"
+        if len(self.db) > 1:
+            return "DRIFT (duplicate constraints)"
+        if self.db[0].ref_table != self.edge.parent_table:
+            return "DRIFT (references another table)"
+        return "DRIFT"
+
+    def problems(self) -> list[str]:
+        """One readable line per mismatch (empty when ``ok``)."""
+        edge = self.edge
+        label = f"{edge.label} ({edge.table}.{edge.column})"
+        if not self.db:
+            return [f"{label}: no FK constraint in the database (expected ON DELETE {edge.db_action})"]
+        lines = []
+        if len(self.db) > 1:
+            lines.append(f"{label}: {len(self.db)} FK constraints on one column")
+        for constraint in self.db:
+            if constraint.ref_table != edge.parent_table:
+                lines.append(f"{label}: references {constraint.ref_table}, expected {edge.parent_table}")
+            if constraint.action != edge.db_action:
                 name = f" [{constraint.name}]" if constraint.name else ""
-                drift.append(
-                    f"{label}{name}: database ON DELETE {constraint.action}, model expects {expected}"
+                lines.append(
+                    f"{label}{name}: database ON DELETE {constraint.action}, model expects {edge.db_action}"
                 )
-    return drift
+        return lines
+
+
+def fk_statuses(edges: Iterable[Edge] | None = None, using: str = DEFAULT_DB_ALIAS) -> list[FkStatus]:
+    """Every model FK (or those of ``edges``) with the constraints the
+    database has on its column. The one comparison of models and catalog:
+    extend it here (e.g. for composite constraints)."""
+    db = db_fk_actions(using)
+    return [
+        FkStatus(edge=e, db=tuple(db.get((e.table, e.column), ())))
+        for e in (all_edges() if edges is None else edges)
+    ]
+
+
+def fk_drift(using: str = DEFAULT_DB_ALIAS) -> list[FkStatus]:
+    """Model FKs whose database constraint is missing, duplicated, points
+    elsewhere or carries another ON DELETE action than the model's
+    ``on_delete`` maps to (tables not created yet are left out)."""
+    tables = set(connections[using].introspection.table_names())
+    return [s for s in fk_statuses(using=using) if not s.ok and s.edge.table in tables]
+
+
+def fk_action_drift(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """:func:`fk_drift` in words, one line per mismatch; empty when the
+    database mirrors the models exactly."""
+    return [line for status in fk_drift(using) for line in status.problems()]
+
+
+# --- Orphans ----------------------------------------------------------------
+
+
+def _company_scope(edge: Edge, company_id: int) -> Q | None:
+    """Rows of ``edge.child`` that belong to the company through a path that
+    does not go through the broken FK itself (None: not attributable)."""
+    paths = [p for p in cascade_paths(edge.child) if p.split("__", 1)[0] != edge.field.name]
+    if not paths:
+        return None
+    q = Q()
+    for path in paths:
+        q |= Q(**{path: company_id})
+    return q
+
+
+def orphan_querysets(
+    company_id: int | None = None, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[tuple[Edge, QuerySet]]:
+    """For every FK, the rows whose parent is missing (one anti-join each);
+    with ``company_id``, only the rows that company owns through another
+    path."""
+    existing = set(connections[using].introspection.table_names())
+    for edge in all_edges():
+        if edge.table not in existing or edge.parent_table not in existing:
+            continue
+        attname = edge.field.attname
+        parent_exists = Exists(
+            edge.parent._base_manager.using(using).filter(
+                **{edge.field.target_field.attname: OuterRef(attname)}
+            )
+        )
+        qs = (
+            edge.child._base_manager.using(using)
+            .filter(**{f"{attname}__isnull": False})
+            .filter(~parent_exists)
+        )
+        if company_id is not None:
+            scope = _company_scope(edge, company_id)
+            if scope is None:
+                continue
+            qs = qs.filter(scope)
+        yield edge, qs
 
 
 def orphan_counts(using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """``{"app.Model.field": n}`` for every FK with ``n > 0`` rows pointing at
     a parent that does not exist. Empty when nothing is orphaned."""
-    connection = connections[using]
-    qn = connection.ops.quote_name
-    orphans = {}
-    with connection.cursor() as cursor:
-        for field in foreign_keys():
-            child, parent = field.model._meta, field.related_model._meta
-            cursor.execute(
-                f"SELECT COUNT(*) FROM {qn(child.db_table)} c "
-                f"WHERE c.{qn(field.column)} IS NOT NULL AND NOT EXISTS ("
-                f"SELECT 1 FROM {qn(parent.db_table)} p "
-                f"WHERE p.{qn(field.target_field.column)} = c.{qn(field.column)})"
-            )
-            (count,) = cursor.fetchone()
-            if count:
-                orphans[field_label(field)] = count
-    return orphans
+    counts = {}
+    for edge, qs in orphan_querysets(using=using):
+        count = qs.count()
+        if count:
+            counts[edge.label] = count
+    return counts

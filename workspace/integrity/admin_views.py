@@ -39,7 +39,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from workspace.integrity.lineage import cascade_paths, root_model, tenant_models
+from workspace.db.lineage import cascade_paths, root_model, tenant_models
 
 CACHE_SECONDS = 60
 DRILL_CACHE_SECONDS = 3600

@@ -9,7 +9,10 @@ Three kinds of findings:
   another ``ON DELETE`` action than the model's delete policy requires.
 - ``stale_last_message_at`` / ``stale_last_active`` /
   ``stale_meeting_is_private``: derived fields that a write bypassing Django
-  (raw SQL) left wrong.
+  (raw SQL) left wrong, as registered by the apps (``workspace.db.derived``).
+
+Orphans and FK drift are found by the integrity core
+(``workspace.db.introspection``); this module words and repairs them.
 
 Every scan is one query per FK or per field (``NOT EXISTS`` anti-joins,
 correlated ``MAX`` subqueries); every repair is one statement per FK or per
@@ -18,15 +21,14 @@ field. No Python loop over rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection as default_connection
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery
 
-from workspace.integrity.introspect import FkStatus, fk_drift
-from workspace.integrity.lineage import Edge, all_edges, cascade_paths
+from workspace.db.derived import registered
+from workspace.db.introspection import FkStatus, fk_drift, orphan_querysets
+from workspace.db.lineage import Edge, all_edges
 
 SAMPLE = 20
 
@@ -59,43 +61,6 @@ class Change:
 
 
 # --- Orphans ----------------------------------------------------------------
-
-
-def _company_scope(edge: Edge, company_id: int) -> Q | None:
-    """Rows of ``edge.child`` that belong to the company through a path that
-    does not go through the broken FK itself (None: not attributable)."""
-    paths = [p for p in cascade_paths(edge.child) if p.split("__", 1)[0] != edge.field.name]
-    if not paths:
-        return None
-    q = Q()
-    for path in paths:
-        q |= Q(**{path: company_id})
-    return q
-
-
-def orphan_querysets(company_id: int | None = None, using: str = "default") -> Iterator[tuple[Edge, object]]:
-    """For every FK, the rows whose parent is missing (one anti-join each)."""
-    existing = set(default_connection.introspection.table_names())
-    for edge in all_edges():
-        if edge.table not in existing or edge.parent_table not in existing:
-            continue
-        attname = edge.field.attname
-        parent_exists = Exists(
-            edge.parent._base_manager.using(using).filter(
-                **{edge.field.target_field.attname: OuterRef(attname)}
-            )
-        )
-        qs = (
-            edge.child._base_manager.using(using)
-            .filter(**{f"{attname}__isnull": False})
-            .filter(~parent_exists)
-        )
-        if company_id is not None:
-            scope = _company_scope(edge, company_id)
-            if scope is None:
-                continue
-            qs = qs.filter(scope)
-        yield edge, qs
 
 
 def find_orphans(company_id: int | None = None) -> list[Finding]:
@@ -213,107 +178,31 @@ def fix_fk_drift() -> list[Change]:
     return changes
 
 
-# --- Stale lifecycle fields -------------------------------------------------
-
-
-def _newest_message(outer: str):
-    from chat.models import Message
-
-    return (
-        Message._base_manager.filter(**{outer: OuterRef("pk")})
-        .order_by("-created_at")
-        .values("created_at")[:1]
-    )
-
-
-def stale_channels(company_id: int | None = None):
-    """Channels whose ``last_message_at`` is not the ``created_at`` of their
-    newest message (null-safe both ways)."""
-    from chat.models import Channel
-
-    qs = Channel._base_manager.annotate(newest=Subquery(_newest_message("channel"))).filter(
-        Q(last_message_at__isnull=True, newest__isnull=False)
-        | Q(last_message_at__isnull=False, newest__isnull=True)
-        | Q(last_message_at__lt=F("newest"))
-        | Q(last_message_at__gt=F("newest"))
-    )
-    return qs if company_id is None else qs.filter(company_id=company_id)
-
-
-def stale_users(company_id: int | None = None):
-    """Users whose ``last_active`` is null or older than their newest message."""
-    from companies.models import User
-
-    qs = (
-        User._base_manager.annotate(newest=Subquery(_newest_message("author")))
-        .filter(newest__isnull=False)
-        .filter(Q(last_active__isnull=True) | Q(last_active__lt=F("newest")))
-    )
-    return qs if company_id is None else qs.filter(company_id=company_id)
-
-
-def stale_meetings(company_id: int | None = None):
-    """Meetings announced in a channel whose ``is_private`` differs from the
-    channel's (a raw ``UPDATE`` of the channel sends no signal). Meetings
-    without a channel keep their value: it is what keeps a deleted private
-    channel's meetings restricted."""
-    from meetings.models import Meeting
-
-    qs = Meeting._base_manager.filter(channel__isnull=False).exclude(is_private=F("channel__is_private"))
-    return qs if company_id is None else qs.filter(company_id=company_id)
+# --- Stale derived fields ---------------------------------------------------
+# Each app registers its own (workspace.db.derived, from AppConfig.ready()):
+# chat ``last_message_at`` and ``last_active`` (posts), meetings ``is_private``.
 
 
 def find_stale_lifecycle(company_id: int | None = None) -> list[Finding]:
     findings = []
-    for kind, qs, detail in (
-        (
-            "stale_meeting_is_private",
-            stale_meetings(company_id),
-            "is_private != is_private of the channel it is announced in",
-        ),
-        (
-            "stale_last_message_at",
-            stale_channels(company_id),
-            "last_message_at != created_at of the newest message",
-        ),
-        (
-            "stale_last_active",
-            stale_users(company_id),
-            "last_active null or older than the newest message",
-        ),
-    ):
+    for derived in registered():
+        qs = derived.stale(company_id)
         count = qs.count()
         if count:
             sample = list(qs.order_by("pk").values_list("pk", flat=True)[:SAMPLE])
-            findings.append(Finding(kind, qs.model._meta.db_table, detail, count, sample))
+            findings.append(Finding(derived.kind, derived.model._meta.db_table, derived.problem, count, sample))
     return findings
 
 
 def fix_stale_lifecycle(company_id: int | None = None) -> list[Change]:
-    """One UPDATE per field for all stale rows: ``last_message_at`` recomputed
-    from the newest message (null when none), ``last_active`` moved forward to
-    the newest message (never backwards: only rows older than it are stale)."""
-    from chat.models import Channel
-    from companies.models import User
-
-    from meetings.models import Meeting
-
+    """One UPDATE per registered derived field for all its stale rows
+    (``last_message_at`` recomputed from the newest message, null when none;
+    ``last_active`` moved forward to the newest message, never backwards)."""
     changes = []
-    meetings = Meeting._base_manager.filter(pk__in=stale_meetings(company_id).values("pk"))
-    channel_privacy = Channel._base_manager.filter(pk=OuterRef("channel_id")).values("is_private")[:1]
-    count = meetings.update(is_private=Subquery(channel_privacy))
-    if count:
-        changes.append(Change("stale_meeting_is_private", Meeting._meta.db_table, "is_private copied from the channel", count))
-    channels = Channel._base_manager.filter(pk__in=stale_channels(company_id).values("pk"))
-    count = channels.update(last_message_at=Subquery(_newest_message("channel")))
-    if count:
-        changes.append(Change("stale_last_message_at", Channel._meta.db_table, "last_message_at recomputed", count))
-    users = User._base_manager.filter(pk__in=stale_users(company_id).values("pk"))
-    count = users.update(last_active=Subquery(_newest_message("author")))
-    if count:
-        changes.append(
-            Change("stale_last_active", User._meta.db_table, "last_active moved forward to the newest message", count)
-        )
+    for derived in registered():
+        count = derived.fix(company_id)
+        if count:
+            changes.append(Change(derived.kind, derived.model._meta.db_table, derived.repair, count))
     return changes
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from workspace.integrity.lineage import Edge, root_model, tenant_edges, tenant_models
+from workspace.db.lineage import Edge, root_model, tenant_edges, tenant_models
 
 BOX_W, BOX_H = 236, 48
 #: Room kept right of a box whose table refers to itself (the loop and its label).

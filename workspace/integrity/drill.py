@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
+from companies.models import Company, User
+from companies.services import company_purge, user_erase
+from workspace.db.lineage import tenant_models, tenant_rows
+from workspace.db.writes import delete_cascading
 from workspace.integrity.audit import find_orphans, find_stale_lifecycle, fix_stale_lifecycle
-from workspace.integrity.lineage import tenant_models, tenant_rows
+from workspace.integrity.sample import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
 
 
 @dataclass
@@ -82,26 +86,13 @@ def _user_pks(user) -> dict[type, list]:
 
 
 def run_drill() -> list[DrillResult]:
-    from companies.models import Company, User
-    from companies.services import company_purge, user_erase
-    from workspace.testing import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
-
-    qn = connection.ops.quote_name
     results: list[DrillResult] = []
 
-    def raw_delete(model, pk):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn(model._meta.pk.column)} = %s", [pk]
-            )
-
     with transaction.atomic():
-        victim = build_populated_tenant(slug="integrity-drill-victim")
-        bystander = build_populated_tenant(slug="integrity-drill-bystander")
-        for tenant in (victim, bystander):
-            strays = [u.username for u in tenant.users if u.company_id != tenant.company.pk]
-            if strays:  # a factory get_or_create found rows of a real tenant
-                raise RuntimeError(f"drill tenant collided with existing users {strays}")
+        # Fresh slugs and usernames (``tenant-<n>``): never a real tenant's
+        # rows; no password hashing (unusable passwords).
+        victim = build_populated_tenant(password=None)
+        bystander = build_populated_tenant(password=None)
         # The person whose messages are the newest somewhere: erasing them
         # must move that channel's last_message_at back.
         author = User.objects.get(pk=victim.replies[-1].author_id)
@@ -109,12 +100,12 @@ def run_drill() -> list[DrillResult]:
         company_paths: list[tuple[str, Callable[[Company], None]]] = [
             ("company_purge(company=...) (service; admin delete)", lambda c: company_purge(company=c)),
             ("Company.delete() (ORM collector, signals)", lambda c: c.delete()),
-            ("raw SQL DELETE FROM companies_company", lambda c: raw_delete(Company, c.pk)),
+            ("raw SQL DELETE FROM companies_company", lambda c: delete_cascading(Company, c.pk)),
         ]
         user_paths: list[tuple[str, Callable[[User], None], bool]] = [
             ("user_erase(user=...) of an author (service; admin delete)", lambda u: user_erase(user=u), False),
             ("User.delete() of an author (ORM erasure)", lambda u: u.delete(), False),
-            ("raw SQL DELETE FROM companies_user (an author)", lambda u: raw_delete(User, u.pk), True),
+            ("raw SQL DELETE FROM companies_user (an author)", lambda u: delete_cascading(User, u.pk), True),
         ]
 
         def measure(path, pks, action, stale_expected=False):

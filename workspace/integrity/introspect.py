@@ -1,8 +1,8 @@
-"""What the live database enforces, next to what the models require.
+"""The named constraints and indexes the live database has, for the report.
 
-FK actions come from ``workspace.db.introspection.db_fk_actions``
-(``pg_constraint`` on PostgreSQL, ``PRAGMA foreign_key_list`` on SQLite);
-named constraints from Django's introspection. Catalogue reads only.
+FK actions and their drift are the integrity core's
+(``workspace.db.introspection``: ``fk_statuses``, ``fk_drift``); this module
+adds Django's introspection of the other constraints. Catalogue reads only.
 """
 
 from __future__ import annotations
@@ -11,57 +11,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from workspace.db.introspection import DbForeignKey, db_fk_actions
-from workspace.integrity.lineage import Edge, all_edges, all_models
-
-
-@dataclass(frozen=True)
-class FkStatus:
-    """One model FK next to the database constraint(s) on its column."""
-
-    edge: Edge
-    db: tuple[DbForeignKey, ...]
-
-    @property
-    def actual(self) -> str:
-        if not self.db:
-            return "missing"
-        return ", ".join(sorted({fk.action for fk in self.db}))
-
-    @property
-    def ok(self) -> bool:
-        return (
-            len(self.db) == 1
-            and self.db[0].action == self.edge.db_action
-            and self.db[0].ref_table == self.edge.parent_table
-        )
-
-    @property
-    def status(self) -> str:
-        if self.ok:
-            return "match"
-        if not self.db:
-            return "DRIFT (no constraint)"
-        if len(self.db) > 1:
-            return "DRIFT (duplicate constraints)"
-        if self.db[0].ref_table != self.edge.parent_table:
-            return "DRIFT (references another table)"
-        return "DRIFT"
-
-
-def fk_statuses(edges=None, using: str = DEFAULT_DB_ALIAS) -> list[FkStatus]:
-    db = db_fk_actions(using)
-    return [
-        FkStatus(edge=e, db=tuple(db.get((e.table, e.column), ())))
-        for e in (all_edges() if edges is None else edges)
-    ]
-
-
-def fk_drift(using: str = DEFAULT_DB_ALIAS) -> list[FkStatus]:
-    """Model FKs whose database constraint is missing or carries another
-    action (tables not created yet are left out)."""
-    tables = set(connections[using].introspection.table_names())
-    return [s for s in fk_statuses(using=using) if not s.ok and s.edge.table in tables]
+from workspace.db.lineage import all_models
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from django.db.models.expressions import Func
 from django.db.models.lookups import Lookup
 from django.utils import timezone
 
-from workspace.integrity.lineage import (
+from workspace.db.lineage import (
     Edge,
     all_edges,
     home_edge,
@@ -315,7 +315,7 @@ STATIC_ISSUES = [
 def render() -> str:
     from workspace.integrity.audit import audit
     from workspace.integrity.drill import run_drill
-    from workspace.integrity.introspect import fk_statuses
+    from workspace.db.introspection import fk_statuses
 
     statuses = fk_statuses(tenant_table_edges())
     drift = [s for s in statuses if not s.ok]

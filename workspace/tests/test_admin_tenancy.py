@@ -13,7 +13,7 @@ from django.contrib.admin import RelatedFieldListFilter
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from workspace.tenancy import tenant_lookup
+from workspace.db.lineage import tenant_lookup
 from workspace.tests.admin_forms import admin_form_data
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)

@@ -24,7 +24,7 @@ from meetings.models import Meeting
 from meetings.selectors import meeting_list_visible
 from meetings.services import meeting_create, meeting_update
 from workspace.integrity.audit import audit, repair
-from workspace.integrity.lineage import all_edges
+from workspace.db.lineage import all_edges
 
 pytestmark = pytest.mark.django_db
 

@@ -217,3 +217,16 @@ def test_fk_action_drift_found_and_fixed(tenant, readd):
     author = tenant.members[0]
     raw("DELETE FROM companies_user WHERE id = %s", [author.pk])
     assert not Message.objects.filter(author_id=author.pk).exists()
+
+
+def test_each_app_registers_its_derived_fields_with_the_audit():
+    """The audit knows no app: chat and meetings register their derived
+    fields from AppConfig.ready(), and the audit checks what is registered."""
+    from workspace.db.derived import registered
+
+    kinds = {derived.kind: derived.model._meta.label for derived in registered()}
+    assert kinds == {
+        "stale_last_message_at": "chat.Channel",
+        "stale_last_active": "companies.User",
+        "stale_meeting_is_private": "meetings.Meeting",
+    }

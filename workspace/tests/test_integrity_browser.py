@@ -96,7 +96,7 @@ class IntegrityPageInTheBrowserTests(BrowserTestCase):
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
-        from workspace.integrity.lineage import tenant_models
+        from workspace.db.lineage import tenant_models
 
         browser = self.browser
         browser.set_window_size(1440, 1000)

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from companies.factories import UserFactory
 from companies.models import User
-from workspace.integrity.lineage import tenant_edges, tenant_models
+from workspace.db.lineage import tenant_edges, tenant_models
 
 URL = "/admin/integrity/"
 
@@ -131,7 +131,7 @@ def test_counts_are_exact_per_tenant(client, superuser, tenants):
     client.force_login(superuser)
     rows = counts_table(client.get(URL).content.decode())
     from workspace.integrity.admin_views import count_rows, per_model
-    from workspace.integrity.lineage import tenant_rows
+    from workspace.db.lineage import tenant_rows
 
     models = list(per_model(count_rows()))
     for tenant in tenants:
@@ -247,7 +247,7 @@ def test_the_admin_index_links_to_it(client, superuser):
 
 
 def test_a_company_delete_page_shows_the_exact_counts_and_links_to_it(client, superuser, tenants):
-    from workspace.integrity.lineage import cascade_counts
+    from workspace.db.lineage import cascade_counts
 
     company = tenants[0].company
     client.force_login(superuser)

@@ -1,7 +1,8 @@
 """``manage.py seed_demo``: demo companies to explore in the admin and the API.
 
-Attribute values (names, topics, message bodies) come from the factories'
-``build()`` (nothing saved); every row is written by the services, so the
+Attribute values (people's names, message bodies) come from Faker, seeded
+per company (the test factories are never imported: this is production
+code, docs/architecture.md); every row is written by the services, so the
 lifecycle fields and tenant rules hold exactly as in production. Idempotent:
 rows are found by their natural keys (company slug, username, channel name,
 meeting title) and the message count is topped up to the target, so running
@@ -19,9 +20,21 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from faker import Faker
+from knox.models import AuthToken
+from tqdm import tqdm
+
+from chat.models import Channel, Message
+from chat.services import channel_create, message_bulk_create, reaction_add
+from companies.models import Attendance, Company, User
+from companies.services import attendance_check_in, attendance_check_out, company_create, user_create
+from meetings.models import Meeting, MeetingParticipant
+from meetings.services import meeting_create, participant_join, participant_leave, participant_rsvp
 
 DEMO_COMPANIES = [
     ("Acme Robotics", "acme"),
@@ -97,10 +110,6 @@ class Command(BaseCommand):
                 )
             admin_password = "admin"
 
-        import factory.random
-        from tqdm import tqdm
-
-        state = factory.random.get_random_state()
         total = companies * messages
         progress = tqdm(
             total=total,
@@ -118,7 +127,6 @@ class Command(BaseCommand):
                 summary.append(self._seed_company(name, slug, users, messages, seed, progress))
         finally:
             progress.close()
-            factory.random.set_random_state(state)
 
         admin = self._superuser(admin_password)
         token = self._token(summary[0]["admin"])
@@ -128,43 +136,29 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _seed_company(self, name, slug, n_users, n_messages, seed, progress):
-        import factory.random
-
-        from companies.models import Company
-        from companies.services import company_create
-
-        factory.random.reseed_random(f"{seed}:{slug}")
+        fake = Faker("en_US")
+        fake.seed_instance(f"{seed}:{slug}")
         rng = random.Random(zlib.crc32(f"{seed}:{slug}".encode()))
 
         company = Company.objects.filter(slug=slug).first() or company_create(name=name, slug=slug)
-        people = self._people(company, n_users)
+        people = self._people(company, n_users, fake)
         channels = self._channels(company, people, rng)
-        self._messages(company, channels, people, n_messages, rng, progress)
+        self._messages(company, channels, people, n_messages, rng, fake, progress)
         self._meetings(company, channels, people, rng)
         self._attendance(people)
         people[0].groups.add(self._staff_group())
         return {"company": company, "admin": people[0], "people": people, "channels": channels}
 
     def _staff_group(self):
-        from django.contrib.auth.models import Group, Permission
-
         group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
         group.permissions.set(Permission.objects.filter(content_type__app_label__in=STAFF_APPS))
         return group
 
-    def _people(self, company, n_users):
-        import factory
-        from django.contrib.auth.hashers import make_password
-
-        from companies.factories import UserFactory
-        from companies.models import User
-        from companies.services import user_create
-
+    def _people(self, company, n_users, fake):
         people, taken, created = [], set(), []
         for j in range(n_users):
-            # Names only, nothing saved (and no password hashing).
-            built = UserFactory.build(company=company, password=factory.Transformer.Force(""))
-            base = f"{_ascii_slug(built.first_name)}.{_ascii_slug(built.last_name)}.{company.slug}"
+            first_name, last_name = fake.first_name(), fake.last_name()
+            base = f"{_ascii_slug(first_name)}.{_ascii_slug(last_name)}.{company.slug}"
             username = base if base not in taken else f"{base}{j}"
             taken.add(username)
             user = User.objects.filter(username=username).first()
@@ -174,8 +168,8 @@ class Command(BaseCommand):
                     username=username,
                     password=None,  # set below, hashed once for everybody
                     email=f"{username}@example.com",
-                    first_name=built.first_name,
-                    last_name=built.last_name,
+                    first_name=first_name,
+                    last_name=last_name,
                     role=User.Role.ADMIN if j == 0 else User.Role.MEMBER,
                     # The company admin may browse the admin site too.
                     is_staff=j == 0,
@@ -188,9 +182,6 @@ class Command(BaseCommand):
         return people
 
     def _channels(self, company, people, rng):
-        from chat.models import Channel
-        from chat.services import channel_create
-
         channels = []
         for name, is_private, topic in CHANNELS:
             channel = Channel.objects.filter(company=company, name=name).first()
@@ -210,11 +201,7 @@ class Command(BaseCommand):
             channels.append(channel)
         return channels
 
-    def _messages(self, company, channels, people, target, rng, progress):
-        from chat.factories import MessageFactory
-        from chat.models import Message
-        from chat.services import message_bulk_create, reaction_add
-
+    def _messages(self, company, channels, people, target, rng, fake, progress):
         existing = Message.objects.filter(channel__company=company).count()
         progress.update(min(existing, target))
         if existing >= target:
@@ -244,13 +231,12 @@ class Command(BaseCommand):
                 author = rng.choice(members[channel.pk])
                 parents = recent.get(channel.pk) or []
                 parent = rng.choice(parents[-10:]) if parents and rng.random() < 0.25 else None
-                built = MessageFactory.build(channel=channel, author=author)  # body only
                 batch.append(
                     Message(
                         channel=channel,
                         author=author,
                         parent=parent,
-                        body=built.body,
+                        body=fake.sentence(),
                         created_at=start + step * (k + i + 1),
                     )
                 )
@@ -267,14 +253,6 @@ class Command(BaseCommand):
             progress.update(size)
 
     def _meetings(self, company, channels, people, rng):
-        from meetings.models import Meeting, MeetingParticipant
-        from meetings.services import (
-            meeting_create,
-            participant_join,
-            participant_leave,
-            participant_rsvp,
-        )
-
         today = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
         for offset, title in enumerate(MEETINGS):
             if Meeting.objects.filter(company=company, title=title).exists():
@@ -304,9 +282,6 @@ class Command(BaseCommand):
                 participant_leave(meeting=meeting, user=organizer, at=starts_at + timedelta(minutes=45))
 
     def _attendance(self, people):
-        from companies.models import Attendance
-        from companies.services import attendance_check_in, attendance_check_out
-
         today = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
         for user in people:
             if Attendance.objects.filter(user=user).exists():
@@ -319,9 +294,6 @@ class Command(BaseCommand):
     # --- login ----------------------------------------------------------------
 
     def _superuser(self, password):
-        from companies.models import User
-        from companies.services import user_create
-
         admin = User.objects.filter(username="admin").first()
         if admin is None:
             admin = user_create(
@@ -333,16 +305,11 @@ class Command(BaseCommand):
         """A new API token of ``user`` for the summary. Tokens are stored
         hashed, so an earlier one cannot be shown again: each run makes one
         (the data stays as it was); the user's expired ones are dropped."""
-        from django.utils import timezone
-        from knox.models import AuthToken
-
         AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
         row, key = AuthToken.objects.create(user=user)
         return SimpleNamespace(user=user, key=key, expiry=row.expiry)
 
     def _print_summary(self, summary, admin, password, token):
-        from chat.models import Message
-
         out = self.stdout
         out.write(self.style.SUCCESS("Demo data ready."))
         for entry in summary:

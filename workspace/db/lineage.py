@@ -199,6 +199,25 @@ def cascade_paths(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(sorted(paths, key=lambda p: (p.count("__"), p)))
 
 
+@cache
+def tenant_lookup(model: type[models.Model]) -> str | None:
+    """The one ORM lookup from ``model`` to the owning company's id, used to
+    scope the admin and to take a tenant's rows: the shortest of
+    :func:`cascade_paths`, a structural parent (a message's channel) before a
+    person (its author). ``"pk"`` for the company, ``None`` for global models
+    (content types, permissions, groups, sessions)."""
+    user_model = apps.get_model(settings.AUTH_USER_MODEL)
+
+    def through_person(path: str) -> bool:
+        first = path.split("__", 1)[0]
+        return first != "pk" and model._meta.get_field(first).related_model is user_model
+
+    paths = cascade_paths(model)
+    if not paths:
+        return None
+    return min(paths, key=lambda p: (p.count("__"), through_person(p), p))
+
+
 def tenant_q(model: type[models.Model], company_id: int) -> Q | None:
     """Rows of ``model`` that a delete of company ``company_id`` removes
     (None: no CASCADE path reaches ``model``)."""

@@ -1,0 +1,35 @@
+"""The tenant write gate: the first statement of every tenant write service
+(docs/delete-policy.md). Lives with ``companies`` because it locks the company
+row; the apps above (``chat``, ``meetings``) import it from here."""
+
+from django.db import connections
+
+from companies.models import Company
+
+
+def lock_tenant(company_id: int | None, *, using: str = "default") -> None:
+    """Enter the tenant's write gate: first statement of every tenant write.
+
+    Takes ``FOR KEY SHARE`` on the company row. Writers of one tenant do not
+    block each other (the lock is shared, and it is the same lock the FK
+    checks of their inserts take anyway), but deleting the company needs
+    ``FOR UPDATE`` on that row, so a purge — ``company_purge``, the admin, or
+    a ``DELETE`` typed in psql — waits for the writes in flight, and writes
+    that arrive during the purge wait for it and then find the tenant gone.
+    Without the gate the purge's cascade locks users before channels while a
+    message post locks its channel before its author: a deadlock
+    (docs/lifecycle.md). PostgreSQL only: SQLite serialises writers itself.
+
+    Raises ``Company.DoesNotExist`` (an API 404) when the tenant is gone.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or company_id is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
+            "WHERE id = %s FOR KEY SHARE",
+            [company_id],
+        )
+        if cursor.fetchone() is None:
+            raise Company.DoesNotExist("The company no longer exists.")
