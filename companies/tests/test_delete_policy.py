@@ -29,6 +29,12 @@ DELETE_POLICY = [
     ("chat.Channel", "company", CASCADE),
     ("meetings.Meeting", "company", CASCADE),
     ("companies.Attendance", "company", CASCADE),
+    # The tenant key (DESIGN.md "Tenant key everywhere"): the rows that gained
+    # a company die with it, like every tenant row.
+    ("chat.ChannelMembership", "company", CASCADE),
+    ("chat.Message", "company", CASCADE),
+    ("chat.MessageReaction", "company", CASCADE),
+    ("meetings.MeetingParticipant", "company", CASCADE),
     ("companies.Attendance", "user", CASCADE),
     ("chat.ChannelMembership", "user", CASCADE),
     ("chat.MessageReaction", "user", CASCADE),

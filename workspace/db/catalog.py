@@ -9,6 +9,7 @@ integrity report and the co-location test.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ class ForeignKeyConstraint:
     ref_table: str
     ref_columns: tuple[str, ...]
     on_delete: str  # "CASCADE", "SET NULL", "SET NULL (created_by_id)", "NO ACTION", ...
-    name: str = ""  # PostgreSQL's name; SQLite's constraints are unnamed in its catalog
+    name: str = ""  # Django names only PostgreSQL's single-column keys; composite keys are named on both
 
     @property
     def label(self) -> str:
@@ -59,19 +60,35 @@ def _postgresql(cursor) -> list[ForeignKeyConstraint]:
     return result
 
 
+#: ``CONSTRAINT "name" FOREIGN KEY ("a", "b")`` in SQLite's stored CREATE TABLE.
+_SQLITE_NAMED_FK = re.compile(r'CONSTRAINT\s+"([^"]+)"\s+FOREIGN\s+KEY\s*\(([^)]*)\)', re.IGNORECASE)
+
+
+def _sqlite_names(cursor, table: str) -> dict[tuple[str, ...], str]:
+    """SQLite keeps constraint names only in the table's SQL: read them there."""
+    cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
+    row = cursor.fetchone()
+    names = {}
+    for name, columns in _SQLITE_NAMED_FK.findall(row[0] if row and row[0] else ""):
+        names[tuple(c.strip().strip('"') for c in columns.split(","))] = name
+    return names
+
+
 def _sqlite(connection, cursor) -> list[ForeignKeyConstraint]:
     qn = connection.ops.quote_name
     result = []
     for table in connection.introspection.table_names(cursor):
+        names = _sqlite_names(cursor, table)
         cursor.execute(f"PRAGMA foreign_key_list({qn(table)})")
         keys = defaultdict(list)
         for fk_id, seq, ref_table, column, ref_column, _on_update, on_delete, _match in cursor.fetchall():
             keys[fk_id].append((seq, ref_table, column, ref_column, on_delete.upper()))
         for rows in keys.values():
             rows.sort()
+            columns = tuple(r[2] for r in rows)
             result.append(
                 ForeignKeyConstraint(
-                    table, tuple(r[2] for r in rows), rows[0][1], tuple(r[3] for r in rows), rows[0][4]
+                    table, columns, rows[0][1], tuple(r[3] for r in rows), rows[0][4], names.get(columns, "")
                 )
             )
     return result

@@ -25,23 +25,41 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, Field, OuterRef, Q, QuerySet
 
 from workspace.db.lineage import Edge, all_edges, cascade_paths
-from workspace.db.on_delete import PG_CONFDELTYPE
+from workspace.db.catalog import foreign_key_constraints
+from workspace.db.tenant import TENANT_FIELD
+
+TENANT_ATTNAME = f"{TENANT_FIELD}_id"
 
 
 @dataclass(frozen=True)
 class DbForeignKey:
+    """One FK constraint of the catalog. A composite tenant key
+    ``(company_id, x_id)`` is one constraint, filed under ``x_id``."""
+
     table: str
-    column: str
+    column: str  # the relation's own column (the last one of a composite key)
     ref_table: str
     ref_column: str
     action: str  # "CASCADE", "SET NULL", "NO ACTION", ...
     name: str = ""  # constraint name (PostgreSQL; SQLite FKs are unnamed)
+    columns: tuple[str, ...] = ()
+    ref_columns: tuple[str, ...] = ()
+    set_null_columns: tuple[str, ...] = ()  # PostgreSQL 15's SET NULL (column)
+
+    @property
+    def shape(self) -> tuple:
+        return (self.columns, self.ref_table, self.ref_columns, self.action, self.set_null_columns)
+
+    def describe(self) -> str:
+        action = self.action + (f" ({', '.join(self.set_null_columns)})" if self.set_null_columns else "")
+        return action if len(self.columns) == 1 else f"{action} on ({', '.join(self.columns)})"
 
 
 def foreign_keys(*, app_labels: set[str] | None = None) -> list[Field]:
-    """Every concrete FK / one-to-one field that owns a column and a database
-    constraint, of every installed (managed, non-proxy) model, including the
-    auto-created M2M tables; ordered by table then column."""
+    """Every concrete FK / one-to-one field the database enforces (by its own
+    constraint or by a composite tenant key), of every installed model,
+    including the auto-created M2M tables: the lineage's edges
+    (``workspace.db.lineage.all_edges``)."""
     return [
         edge.field
         for edge in all_edges()
@@ -49,48 +67,39 @@ def foreign_keys(*, app_labels: set[str] | None = None) -> list[Field]:
     ]
 
 
-def _pg_fk_actions(cursor) -> list[DbForeignKey]:
-    cursor.execute(
-        """
-        SELECT c1.relname, a1.attname, c2.relname, a2.attname, con.confdeltype, con.conname
-        FROM pg_constraint con
-        JOIN pg_class c1 ON c1.oid = con.conrelid
-        JOIN pg_class c2 ON c2.oid = con.confrelid
-        JOIN pg_attribute a1 ON a1.attrelid = con.conrelid AND a1.attnum = con.conkey[1]
-        JOIN pg_attribute a2 ON a2.attrelid = con.confrelid AND a2.attnum = con.confkey[1]
-        WHERE con.contype = 'f' AND pg_catalog.pg_table_is_visible(c1.oid)
-        """
-    )
-    return [
-        DbForeignKey(table, column, ref_table, ref_column, PG_CONFDELTYPE[code], name)
-        for table, column, ref_table, ref_column, code, name in cursor.fetchall()
-    ]
-
-
-def _sqlite_fk_actions(connection, cursor) -> list[DbForeignKey]:
-    result = []
-    for table in connection.introspection.table_names(cursor):
-        cursor.execute("PRAGMA foreign_key_list(%s)" % connection.ops.quote_name(table))
-        for _id, _seq, ref_table, column, ref_column, _on_update, on_delete, _match in cursor.fetchall():
-            result.append(DbForeignKey(table, column, ref_table, ref_column, on_delete.upper()))
-    return result
-
-
 def db_fk_actions(using: str = DEFAULT_DB_ALIAS) -> dict[tuple[str, str], list[DbForeignKey]]:
     """``{(table, column): [constraints]}`` for every FK constraint in the
-    database (a list: a column could wrongly carry two constraints)."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            rows = _pg_fk_actions(cursor)
-        elif connection.vendor == "sqlite":
-            rows = _sqlite_fk_actions(connection, cursor)
-        else:  # pragma: no cover - only the two supported backends
-            raise NotImplementedError(connection.vendor)
+    database, composite keys filed under their last column (a list: a column
+    could wrongly carry two constraints, and on SQLite a nullable tenant
+    relation carries its composite key and a single-column SET NULL one)."""
     found = defaultdict(list)
-    for row in rows:
-        found[row.table, row.column].append(row)
+    for fk in foreign_key_constraints(using):
+        set_null = ()
+        action = fk.on_delete
+        if action.startswith("SET NULL ("):
+            action, set_null = "SET NULL", tuple(c.strip() for c in fk.on_delete[10:-1].split(","))
+        found[fk.table, fk.columns[-1]].append(
+            DbForeignKey(
+                fk.table, fk.columns[-1], fk.ref_table, fk.ref_columns[-1], action, fk.name,
+                fk.columns, fk.ref_columns, set_null,
+            )
+        )
     return dict(found)
+
+
+def expected_constraints(edge: Edge, vendor: str) -> list[tuple]:
+    """The constraint shapes (:attr:`DbForeignKey.shape`) that must enforce
+    ``edge`` on ``vendor``."""
+    if edge.tenant_key is None:
+        return [((edge.column,), edge.parent_table, (edge.parent_column,), edge.db_action, ())]
+    composite = (edge.columns, edge.parent_table, edge.parent_columns)
+    if edge.db_action != "SET NULL":
+        return [(*composite, edge.db_action, ())]
+    if vendor == "postgresql":
+        return [(*composite, "SET NULL", (edge.column,))]
+    # SQLite: no SET NULL (column); the composite key is NO ACTION and a
+    # single-column key does the SET NULL (workspace/db/tenant.py).
+    return [(*composite, "NO ACTION", ()), ((edge.column,), edge.parent_table, (edge.parent_column,), "SET NULL", ())]
 
 
 @dataclass(frozen=True)
@@ -99,20 +108,17 @@ class FkStatus:
 
     edge: Edge
     db: tuple[DbForeignKey, ...]
+    expected: tuple[tuple, ...] = ()
 
     @property
     def actual(self) -> str:
         if not self.db:
             return "missing"
-        return ", ".join(sorted({fk.action for fk in self.db}))
+        return ", ".join(sorted({fk.describe() for fk in self.db}))
 
     @property
     def ok(self) -> bool:
-        return (
-            len(self.db) == 1
-            and self.db[0].action == self.edge.db_action
-            and self.db[0].ref_table == self.edge.parent_table
-        )
+        return sorted(fk.shape for fk in self.db) == sorted(self.expected)
 
     @property
     def status(self) -> str:
@@ -120,30 +126,43 @@ class FkStatus:
             return "match"
         if not self.db:
             return "DRIFT (no constraint)"
-        if len(self.db) > 1:
+        if len(self.db) > len(self.expected):
             return "DRIFT (duplicate constraints)"
-        if self.db[0].ref_table != self.edge.parent_table:
+        if any(fk.ref_table != self.edge.parent_table for fk in self.db):
             return "DRIFT (references another table)"
+        if self.edge.tenant_key and not any(len(fk.columns) > 1 for fk in self.db):
+            return "DRIFT (no composite tenant key)"
         return "DRIFT"
 
     def problems(self) -> list[str]:
         """One readable line per mismatch (empty when ``ok``)."""
         edge = self.edge
         label = f"{edge.label} ({edge.table}.{edge.column})"
+        expected = " + ".join(_describe_shape(shape) for shape in self.expected)
         if not self.db:
-            return [f"{label}: no FK constraint in the database (expected ON DELETE {edge.db_action})"]
+            return [f"{label}: no FK constraint in the database (expected ON DELETE {expected})"]
+        if self.ok:
+            return []
         lines = []
-        if len(self.db) > 1:
+        if len(self.db) > len(self.expected):
             lines.append(f"{label}: {len(self.db)} FK constraints on one column")
         for constraint in self.db:
             if constraint.ref_table != edge.parent_table:
                 lines.append(f"{label}: references {constraint.ref_table}, expected {edge.parent_table}")
-            if constraint.action != edge.db_action:
+            elif constraint.shape not in self.expected:
                 name = f" [{constraint.name}]" if constraint.name else ""
                 lines.append(
-                    f"{label}{name}: database ON DELETE {constraint.action}, model expects {edge.db_action}"
+                    f"{label}{name}: database ON DELETE {constraint.describe()}, model expects {expected}"
                 )
+        if not lines:
+            lines.append(f"{label}: database has ON DELETE {self.actual}, model expects {expected}")
         return lines
+
+
+def _describe_shape(shape: tuple) -> str:
+    columns, _ref_table, _ref_columns, action, set_null = shape
+    action += f" ({', '.join(set_null)})" if set_null else ""
+    return action if len(columns) == 1 else f"{action} on ({', '.join(columns)})"
 
 
 def fk_statuses(edges: Iterable[Edge] | None = None, using: str = DEFAULT_DB_ALIAS) -> list[FkStatus]:
@@ -151,8 +170,13 @@ def fk_statuses(edges: Iterable[Edge] | None = None, using: str = DEFAULT_DB_ALI
     database has on its column. The one comparison of models and catalog:
     extend it here (e.g. for composite constraints)."""
     db = db_fk_actions(using)
+    vendor = connections[using].vendor
     return [
-        FkStatus(edge=e, db=tuple(db.get((e.table, e.column), ())))
+        FkStatus(
+            edge=e,
+            db=tuple(db.get((e.table, e.column), ())),
+            expected=tuple(expected_constraints(e, vendor)),
+        )
         for e in (all_edges() if edges is None else edges)
     ]
 
@@ -197,11 +221,11 @@ def orphan_querysets(
         if edge.table not in existing or edge.parent_table not in existing:
             continue
         attname = edge.field.attname
-        parent_exists = Exists(
-            edge.parent._base_manager.using(using).filter(
-                **{edge.field.target_field.attname: OuterRef(attname)}
-            )
-        )
+        match = {edge.field.target_field.attname: OuterRef(attname)}
+        if edge.tenant_key is not None:
+            # A parent of another tenant is no parent: the composite key's view.
+            match[TENANT_ATTNAME] = OuterRef(TENANT_ATTNAME)
+        parent_exists = Exists(edge.parent._base_manager.using(using).filter(**match))
         qs = (
             edge.child._base_manager.using(using)
             .filter(**{f"{attname}__isnull": False})

@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 
 from workspace.db.on_delete import expected_db_action
+from workspace.db.tenant import TENANT_FIELD, TenantForeignKey, tenant_foreign_keys
 
 ROOT_LABEL = "companies.Company"
 
@@ -31,6 +32,20 @@ class Edge:
     child: type[models.Model]
     field: models.Field
     parent: type[models.Model]
+    #: The composite ``(company_id, x_id)`` key that enforces this relation in
+    #: the database instead of a single-column one (workspace/db/tenant.py).
+    tenant_key: TenantForeignKey | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The constrained columns: ``(company_id, x_id)`` for a tenant key."""
+        return self.tenant_key.columns(self.child) if self.tenant_key else (self.column,)
+
+    @property
+    def parent_columns(self) -> tuple[str, ...]:
+        if self.tenant_key:
+            return (self.parent._meta.get_field(TENANT_FIELD).column, self.parent_column)
+        return (self.parent_column,)
 
     @property
     def label(self) -> str:
@@ -88,16 +103,18 @@ def all_models() -> list[type[models.Model]]:
 
 
 def _edges_of(model: type[models.Model]) -> list[Edge]:
+    tenant_keys = {c.field: c for c in tenant_foreign_keys(model)}
     return [
-        Edge(child=model, field=f, parent=f.related_model)
+        Edge(child=model, field=f, parent=f.related_model, tenant_key=tenant_keys.get(f.name))
         for f in model._meta.concrete_fields
-        if f.is_relation and (f.many_to_one or f.one_to_one) and f.db_constraint
+        if f.is_relation and (f.many_to_one or f.one_to_one) and (f.db_constraint or f.name in tenant_keys)
     ]
 
 
 @cache
 def all_edges() -> tuple[Edge, ...]:
-    """Every FK constraint Django creates, ordered by (table, column)."""
+    """Every FK the database enforces (Django's single-column constraints and
+    the composite tenant keys), ordered by (table, column)."""
     edges = [edge for model in all_models() for edge in _edges_of(model)]
     return tuple(sorted(edges, key=lambda e: (e.table, e.column)))
 

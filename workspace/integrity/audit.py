@@ -165,7 +165,11 @@ def fix_fk_drift() -> list[Change]:
             edge = status.edge
             for fk in status.db:
                 editor.execute(editor._delete_fk_sql(edge.child, fk.name))
-            editor.execute(editor._create_fk_sql(edge.child, edge.field, "_fk_%(to_table)s_%(to_column)s"))
+            if edge.tenant_key is not None:
+                # The composite key (added NOT VALID, validated at the end).
+                editor.execute(edge.tenant_key.create_sql(edge.child, editor))
+            else:
+                editor.execute(editor._create_fk_sql(edge.child, edge.field, "_fk_%(to_table)s_%(to_column)s"))
             changes.append(
                 Change(
                     "fk_drift",

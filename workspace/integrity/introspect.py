@@ -7,10 +7,12 @@ adds Django's introspection of the other constraints. Catalogue reads only.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from workspace.db.catalog import foreign_key_constraints
 from workspace.db.lineage import all_models
 
 
@@ -40,14 +42,24 @@ def db_constraints(models=None, using: str = DEFAULT_DB_ALIAS) -> list[DbConstra
     """Constraints and indexes of the given tables as the database reports them."""
     connection = connections[using]
     result = []
+    named_fks = defaultdict(list)
+    for fk in foreign_key_constraints(using):
+        if fk.name:
+            named_fks[fk.table].append(fk)
     with connection.cursor() as cursor:
         existing = set(connection.introspection.table_names(cursor))
         for model in all_models() if models is None else models:
             table = model._meta.db_table
             if table not in existing:
                 continue
-            for name, info in connection.introspection.get_constraints(cursor, table).items():
+            found = connection.introspection.get_constraints(cursor, table)
+            for name, info in found.items():
                 result.append(DbConstraint(table, name, _kind(info), tuple(info.get("columns") or ())))
+            # SQLite's introspection leaves foreign keys unnamed; the composite
+            # tenant keys are named in the table's SQL (workspace/db/catalog.py).
+            for fk in named_fks.get(table, ()):
+                if fk.name not in found:
+                    result.append(DbConstraint(table, fk.name, "FOREIGN KEY", fk.columns))
     return sorted(result, key=lambda c: (c.table, c.kind, c.name))
 
 

@@ -23,6 +23,7 @@ from django.db.models.expressions import Func
 from django.db.models.lookups import Lookup
 from django.utils import timezone
 
+from workspace.db.tenant import TenantForeignKey
 from workspace.db.lineage import (
     Edge,
     all_edges,
@@ -65,7 +66,7 @@ def lineage_diagram() -> str:
         for index, edge in enumerate(edges):
             last = index == len(edges) - 1
             branch = "`--" if last else "+--"
-            label = f"[{edge.db_action}] {edge.column}"
+            label = f"[{edge.db_action}] {_columns(edge)}"
             if edge.is_self:
                 lines.append(f"{prefix}{branch}{label} --> (self) {edge.table}: thread replies")
                 continue
@@ -83,6 +84,12 @@ def lineage_diagram() -> str:
 # --- Delete policy ----------------------------------------------------------
 
 
+def _columns(edge, *, parent: bool = False) -> str:
+    """``channel_id``, or ``(company_id, channel_id)`` for a composite tenant key."""
+    columns = edge.parent_columns if parent else edge.columns
+    return columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
+
+
 def delete_policy_table() -> str:
     inside = set(tenant_models())
     rows = []
@@ -90,8 +97,9 @@ def delete_policy_table() -> str:
         rows.append(
             (
                 f"`{edge.label}`",
-                f"`{edge.table}.{edge.column}`",
-                f"`{edge.parent_table}`" + ("" if edge.parent in inside else " (outside the tenant)"),
+                f"`{edge.table}` `{_columns(edge)}`",
+                f"`{edge.parent_table}` `{_columns(edge, parent=True)}`"
+                + ("" if edge.parent in inside else " (outside the tenant)"),
                 edge.on_delete,
                 edge.db_action,
                 "yes" if edge.field.null else "no",
@@ -166,7 +174,7 @@ def declared_constraints(model) -> list[tuple[str, str, str]]:
         columns = ", ".join(opts.get_field(name).column for name in fields)
         rows.append(("(implicit)", "UNIQUE", f"({columns})"))
     for edge in all_edges():
-        if edge.child is model:
+        if edge.child is model and edge.tenant_key is None:
             rows.append(
                 (
                     "(implicit)",
@@ -184,6 +192,18 @@ def declared_constraints(model) -> list[tuple[str, str, str]]:
             rows.append((constraint.name, "UNIQUE" + (" (partial)" if constraint.condition else ""), definition))
         elif isinstance(constraint, models.CheckConstraint):
             rows.append((constraint.name, "CHECK", f"({expression_sql(constraint.condition, opts)})"))
+        elif isinstance(constraint, TenantForeignKey):
+            edge = next(e for e in all_edges() if e.child is model and e.field.name == constraint.field)
+            action = constraint.db_action(model, "postgresql")
+            rows.append(
+                (
+                    constraint.name,
+                    "FOREIGN KEY (tenant key)",
+                    f"{_columns(edge)} REFERENCES {edge.parent_table} {_columns(edge, parent=True)} "
+                    f"ON DELETE {action} DEFERRABLE INITIALLY DEFERRED"
+                    + (" (SQLite: NO ACTION, plus a single-column SET NULL key)" if action.startswith("SET NULL") else ""),
+                )
+            )
         elif isinstance(constraint, ExclusionConstraint):
             parts = ", ".join(
                 f"{expression_sql(F(e) if isinstance(e, str) else e, opts)} WITH {op}"
@@ -369,7 +389,8 @@ def render() -> str:
         "",
         "## Lineage",
         "",
-        "Every table below `Company`, each edge labelled with its `ON DELETE` action and FK column. "
+        "Every table below `Company`, each edge labelled with its `ON DELETE` action and FK column "
+        "(`(company_id, x_id)`: a composite tenant key, which also refuses a parent of another tenant). "
         "A table reached through several foreign keys is drawn once, under its owner.",
         "",
         _block("lineage", blocks["lineage"]),

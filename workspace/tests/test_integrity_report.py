@@ -29,10 +29,10 @@ def test_committed_report_is_up_to_date_with_the_models():
 def test_check_fails_on_a_stale_report(tmp_path):
     stale = tmp_path / "report.md"
     text = report.REPORT_PATH.read_text()
-    stale.write_text(text.replace("`--[CASCADE] meeting_id", "`--[SET NULL] meeting_id", 1))
+    stale.write_text(text.replace("`--[CASCADE] (company_id, meeting_id)", "`--[SET NULL] (company_id, meeting_id)", 1))
     status, out = run("--check", "--output", str(stale))
     assert status == 1
-    assert "section 'lineage' is out of date" in out and "+    `--[CASCADE] meeting_id" in out
+    assert "section 'lineage' is out of date" in out and "+|   `--[CASCADE] (company_id, meeting_id)" in out
 
 
 def test_check_fails_on_a_missing_section_or_file(tmp_path):
@@ -58,9 +58,11 @@ def test_lineage_names_every_model():
 
 def test_lineage_edges_carry_the_delete_action():
     diagram = report.lineage_diagram()
-    assert "[SET NULL] created_by_id --> chat_channel" in diagram
-    assert "[SET NULL] channel_id --> meetings_meeting" in diagram
-    assert "[CASCADE] author_id --> chat_message" in diagram
+    # composite tenant keys are drawn with both columns
+    assert "[SET NULL] (company_id, created_by_id) --> chat_channel" in diagram
+    assert "[SET NULL] (company_id, channel_id) --> meetings_meeting" in diagram
+    assert "[CASCADE] (company_id, author_id) --> chat_message" in diagram
+    assert "[CASCADE] company_id --> chat_message" in diagram
 
 
 def test_every_tenant_table_is_reachable_by_a_company_delete():
@@ -69,6 +71,8 @@ def test_every_tenant_table_is_reachable_by_a_company_delete():
     from chat.models import MessageReaction
 
     assert set(cascade_paths(MessageReaction)) == {
+        "company",  # the tenant key
+        "message__company",
         "user__company",
         "message__author__company",
         "message__channel__company",
