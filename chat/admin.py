@@ -162,16 +162,13 @@ class ChannelAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
 @admin.register(ChannelMembership)
 class ChannelMembershipAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = ["user", "channel", "company", "joined_at", "last_read_at"]
-    list_filter = ["channel__company", "channel__is_private", ("joined_at", admin.DateFieldListFilter)]
+    list_filter = ["company", "channel__is_private", ("joined_at", admin.DateFieldListFilter)]
     search_fields = ["user__username", "user__first_name", "user__last_name", "channel__name"]
-    list_select_related = ["user", "channel__company"]
+    list_select_related = ["user", "channel", "company"]
     autocomplete_fields = ["channel", "user"]
     readonly_fields = ["joined_at"]
     fixed_on_change = ("channel", "user")
 
-    @admin.display(description="company", ordering="channel__company__name")
-    def company(self, obj):
-        return obj.channel.company
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -219,14 +216,14 @@ class EditedFilter(IsNullFilter):
 class MessageAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
     list_display = ["id", "excerpt", "channel", "company", "author", "parent_id", "created_at", "edited_at"]
     list_filter = [
-        "channel__company",
+        "company",
         "channel__is_private",
         ThreadFilter,
         EditedFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
     search_fields = ["body", "author__username", "channel__name"]
-    list_select_related = ["channel__company", "author"]
+    list_select_related = ["channel", "company", "author"]
     autocomplete_fields = ["channel", "author", "parent"]
     readonly_fields = ["edited_at"]
     fixed_on_change = ("channel", "author", "parent", "created_at")
@@ -237,9 +234,6 @@ class MessageAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
     def excerpt(self, obj):
         return Truncator(obj.body).chars(60)
 
-    @admin.display(description="company", ordering="channel__company__name")
-    def company(self, obj):
-        return obj.channel.company
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -270,17 +264,13 @@ class MessageAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
 
 @admin.register(MessageReaction)
 class MessageReactionAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
-    tenant_path = "message__channel__company"  # the owning parent's company
     list_display = ["emoji", "user", "message", "company", "created_at"]
-    list_filter = ["message__channel__company", "emoji", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["company", "emoji", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["emoji", "user__username", "message__body"]
-    list_select_related = ["user", "message__channel__company"]
+    list_select_related = ["user", "message", "company"]
     autocomplete_fields = ["message", "user"]
     fixed_on_change = ("message", "user", "emoji", "created_at")
 
-    @admin.display(description="company", ordering="message__channel__company__name")
-    def company(self, obj):
-        return obj.message.channel.company
 
     def save_model(self, request, obj, form, change):
         if not change:

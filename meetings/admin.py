@@ -124,14 +124,11 @@ class MeetingParticipantAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.Model
         ("joined_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["user__username", "user__first_name", "user__last_name", "meeting__title"]
-    list_select_related = ["user", "meeting__company"]
+    list_select_related = ["user", "meeting", "company"]
     autocomplete_fields = ["meeting", "user"]
     fixed_on_change = ("meeting", "user")
     actions = ["mark_accepted", "mark_declined", "mark_tentative"]
 
-    @admin.display(description="company", ordering="meeting__company__name")
-    def company(self, obj):
-        return obj.meeting.company
 
     def save_model(self, request, obj, form, change):
         if change:
