@@ -61,14 +61,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def NotBlankCharField(**kwargs) -> StrictCharField:  # noqa: N802 (a field factory)
+class NotBlankCharField(StrictCharField):
     """A text that may not be empty or whitespace-only (``minLength`` and ``pattern``)."""
-    return StrictCharField(allow_blank=False, **kwargs)
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=False, **kwargs)
 
 
-def OptionalCharField(**kwargs) -> StrictCharField:  # noqa: N802
+class OptionalCharField(StrictCharField):
     """A text that may be empty (e.g. a channel topic)."""
-    return StrictCharField(allow_blank=True, **kwargs)
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=True, **kwargs)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -114,9 +118,11 @@ class StrictDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value.upper())
 
 
-def IdField(**kwargs) -> StrictIntegerField:  # noqa: N802
+class IdField(StrictIntegerField):
     """An id in a request body: an integer in 1..2**63-1 (``format: int64``)."""
-    return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 _EMAIL = EmailValidator()

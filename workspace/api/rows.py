@@ -17,6 +17,7 @@ date-time format: tests compare both on SQLite and PostgreSQL).
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connections
@@ -25,6 +26,9 @@ from django.db.models.functions import JSONObject
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
+
+if TYPE_CHECKING:  # PostgreSQL-only module, imported where it is used
+    from django.contrib.postgres.expressions import ArraySubquery
 
 #: DRF's own formatting of a date-time (time zone, ISO 8601, ``Z``): the
 #: serializers' ``DateTimeField`` output, character for character.
@@ -72,7 +76,7 @@ def builds_json_arrays(queryset: QuerySet) -> bool:
     return connections[queryset.db].vendor == "postgresql"
 
 
-def json_array(children: QuerySet, fk: str, **fields) -> "ArraySubquery":  # noqa: F821
+def json_array(children: QuerySet, fk: str, **fields) -> "ArraySubquery":
     """``ARRAY(SELECT jsonb_build_object(fields) FROM children WHERE fk =
     outer.pk ORDER BY children's ordering)`` (PostgreSQL only)."""
     from django.contrib.postgres.expressions import ArraySubquery
