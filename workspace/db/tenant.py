@@ -166,6 +166,9 @@ class TenantForeignKey(BaseConstraint):
             return self.name == other.name and self.field == other.field
         return super().__eq__(other)
 
+    def __hash__(self):
+        return hash((self.__class__, self.name, self.field))
+
     def __repr__(self):
         return f"<{self.__class__.__name__}: field={self.field!r} name={self.name!r}>"
 

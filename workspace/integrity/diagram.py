@@ -168,6 +168,11 @@ def _point(p, q, t: float):
     return x, y
 
 
+def _fk(e: Edge) -> str:
+    """``chat_message (company_id, channel_id) -> chat_channel (company_id, id)``."""
+    return f"{e.table} ({', '.join(e.columns)}) -> {e.parent_table} ({', '.join(e.parent_columns)})"
+
+
 def _kind(edge: Edge) -> str:
     return "cascade" if edge.db_action == "CASCADE" else ("setnull" if edge.db_action == "SET NULL" else "other")
 
@@ -202,7 +207,7 @@ def lineage_svg(
             else:
                 d.append(_cubic(points[i - 1], points[i]))
         kind = _kind(e)
-        tip = f"{e.table}.{e.column} -> {e.parent_table}.{e.parent_column}: ON DELETE {e.db_action} ({e.label}, on_delete={e.on_delete})"
+        tip = f"{_fk(e)}: ON DELETE {e.db_action} ({e.label}, on_delete={e.on_delete})"
         edge_parts.append(
             format_html(
                 '<path class="edge {}" d="{}" marker-end="url(#arrow-{})" data-fk="{}"><title>{}</title></path>',
@@ -227,7 +232,7 @@ def lineage_svg(
         x0, y0 = box.cx + BOX_W / 2, _y(box.layer) + BOX_H * 0.3
         y1 = _y(box.layer) + BOX_H * 0.7
         kind = _kind(e)
-        tip = f"{e.table}.{e.column} -> {e.parent_table}.{e.parent_column}: ON DELETE {e.db_action} ({e.label}, on_delete={e.on_delete})"
+        tip = f"{_fk(e)}: ON DELETE {e.db_action} ({e.label}, on_delete={e.on_delete})"
         edge_parts.append(
             format_html(
                 '<path class="edge {}" d="M {} {} C {} {} {} {} {} {}" marker-end="url(#arrow-{})" data-fk="{}"><title>{}</title></path>',
