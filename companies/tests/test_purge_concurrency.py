@@ -14,7 +14,7 @@ from django.db.utils import OperationalError
 from chat import services as chat_services
 from chat.factories import ChannelFactory
 from chat.models import Channel, Message
-from companies.factories import UserFactory
+from companies.factories import CompanyFactory, UserFactory
 from companies.models import Company
 from companies.services import company_purge
 from workspace.db.introspection import orphan_counts
@@ -27,10 +27,8 @@ WRITERS = 6
 def test_purge_while_the_tenant_posts_neither_deadlocks_nor_orphans():
     other_channel = ChannelFactory()
     other_author = UserFactory(company=other_channel.company)
-    channels = ChannelFactory.create_batch(4)
-    company = channels[0].company
-    Channel.objects.filter(pk__in=[c.pk for c in channels]).update(company=company)
-    channels = list(Channel.objects.filter(pk__in=[c.pk for c in channels]))
+    company = CompanyFactory()
+    channels = ChannelFactory.create_batch(4, company=company)
     authors = [UserFactory(company=company) for _ in range(WRITERS)]
     for channel in channels:
         for author in authors:
