@@ -7,13 +7,13 @@ with a ``ValidationError`` naming the field.
 import time
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from companies.models import Attendance, Company, User
+from workspace.db.writes import Forbidden, acts_for_platform, conflict, is_company_admin, update_allowed, validate
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
 from workspace.tenancy import lock_tenant
 
@@ -21,9 +21,61 @@ from workspace.tenancy import lock_tenant
 @transaction.atomic
 def company_create(*, name: str, slug: str | None = None) -> Company:
     company = Company(name=name.strip(), slug=slug or slugify(name))
-    company.full_clean()
+    validate(company)
     company.save()
     return company
+
+
+COMPANY_EDITORS = "Only an admin of the company may change it."
+USER_EDITORS = "Only the person themselves or an admin of their company may change them."
+USER_ADMIN_FIELDS = "Only an admin of the company may change this."
+#: What a person may change of themselves; the rest is their company admin's.
+USER_SELF_FIELDS = frozenset({"first_name", "last_name", "email", "password"})
+USER_FIELDS = USER_SELF_FIELDS | {"username", "role", "is_active", "is_staff", "is_superuser"}
+#: Only the platform grants or takes away superuser status.
+PLATFORM_FIELDS = frozenset({"is_superuser"})
+
+
+@transaction.atomic
+def company_update(*, company: Company, actor: User | None = None, **changes) -> Company:
+    """Rename a company or change its slug: an admin of it (or the platform)."""
+    lock_tenant(company.pk)
+    if not (acts_for_platform(actor) or is_company_admin(actor, company.pk)):
+        raise Forbidden(COMPANY_EDITORS)
+    if isinstance(changes.get("name"), str):
+        changes["name"] = changes["name"].strip()
+    return update_allowed(company, changes, allowed={"name", "slug"})
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User | None = None, **changes) -> User:
+    """Change a person: their names, e-mail and password (themselves, or an
+    admin of their company), their username, role and status (an admin of
+    their company), superuser status (the platform only). The company of a
+    person is fixed (what they wrote would become cross-tenant).
+
+    ``password``: the new raw password (hashed here), or None for an unusable
+    one. A password change, like a deactivation, revokes all of the person's
+    API tokens (companies/signals.py: the save is seen by the receivers).
+    """
+    lock_tenant(user.company_id)
+    if not acts_for_platform(actor):
+        if PLATFORM_FIELDS & set(changes):
+            raise Forbidden(USER_ADMIN_FIELDS)
+        admin = is_company_admin(actor, user.company_id)
+        if not admin and actor.pk != user.pk:
+            raise Forbidden(USER_EDITORS)
+        if not admin and set(changes) - USER_SELF_FIELDS:
+            raise Forbidden(USER_ADMIN_FIELDS)
+    fields = dict(changes)
+    if "password" in changes:
+        password = fields.pop("password")
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        fields["password"] = user.password
+    return update_allowed(user, fields, allowed=USER_FIELDS, exclude=["password"])
 
 
 def company_purge(*, company: Company) -> None:
@@ -169,7 +221,7 @@ def user_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
+    validate(user, exclude=["password"])
     user.save()
     return user
 
@@ -183,20 +235,20 @@ def attendance_validate_no_overlap(*, user: User, start: datetime, end: datetime
     if end is not None:
         overlapping = overlapping.exclude(check_in__gte=end)
     if overlapping.exists():
-        raise ValidationError({"check_in": "This attendance overlaps another one of the same user."})
+        raise conflict("This attendance overlaps another one of the same user.", field="check_in")
 
 
 @transaction.atomic
 def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance:
     at = at or timezone.now()
     if user.company_id is None:
-        raise ValidationError({"user": "Only members of a company can check in."})
+        raise conflict("Only members of a company can check in.", field="user")
     lock_tenant(user.company_id)
     # Lock the user row: two concurrent check-ins of one user serialize here
     # (NO KEY UPDATE: it does not block the FK checks of the user's inserts).
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if Attendance.objects.filter(user=user, check_out__isnull=True).exists():
-        raise ValidationError({"check_in": "You are already checked in."})
+        raise conflict("You are already checked in.", field="check_in")
     attendance_validate_no_overlap(user=user, start=at, end=None)
     attendance = Attendance(company_id=user.company_id, user=user, check_in=at)
     attendance.save()
@@ -211,9 +263,9 @@ def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendanc
         Attendance.objects.select_for_update().filter(user=user, check_out__isnull=True).first()
     )
     if attendance is None:
-        raise ValidationError({"check_out": "You are not checked in."})
+        raise conflict("You are not checked in.", field="check_out")
     if at <= attendance.check_in:
-        raise ValidationError({"check_out": "Check-out must be after check-in."})
+        raise conflict("Check-out must be after check-in.", field="check_out")
     attendance.check_out = at
     attendance.save(update_fields=["check_out"])
     return attendance
