@@ -7,6 +7,7 @@ with a ``ValidationError`` naming the field.
 import time
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,8 +33,9 @@ USER_ADMIN_FIELDS = "Only an admin of the company may change this."
 #: What a person may change of themselves; the rest is their company admin's.
 USER_SELF_FIELDS = frozenset({"first_name", "last_name", "email", "password"})
 USER_FIELDS = USER_SELF_FIELDS | {"username", "role", "is_active", "is_staff", "is_superuser"}
-#: Only the platform grants or takes away superuser status.
-PLATFORM_FIELDS = frozenset({"is_superuser"})
+#: Only the platform grants or takes away superuser status, and places a
+#: person who has no company yet (a platform account) in one.
+PLATFORM_FIELDS = frozenset({"is_superuser", "company"})
 
 
 @transaction.atomic
@@ -52,7 +54,7 @@ def user_update(*, user: User, actor: User | None = None, **changes) -> User:
     """Change a person: their names, e-mail and password (themselves, or an
     admin of their company), their username, role and status (an admin of
     their company), superuser status (the platform only). The company of a
-    person is fixed (what they wrote would become cross-tenant).
+    person is fixed once set (what they wrote would become cross-tenant).
 
     ``password``: the new raw password (hashed here), or None for an unusable
     one. A password change, like a deactivation, revokes all of the person's
@@ -67,6 +69,8 @@ def user_update(*, user: User, actor: User | None = None, **changes) -> User:
             raise Forbidden(USER_EDITORS)
         if not admin and set(changes) - USER_SELF_FIELDS:
             raise Forbidden(USER_ADMIN_FIELDS)
+    if "company" in changes and user.company_id is not None and changes["company"] != user.company:
+        raise ValidationError({"company": "The company of a person is fixed once set."})
     fields = dict(changes)
     if "password" in changes:
         password = fields.pop("password")
@@ -75,7 +79,7 @@ def user_update(*, user: User, actor: User | None = None, **changes) -> User:
         else:
             user.set_unusable_password()
         fields["password"] = user.password
-    return update_allowed(user, fields, allowed=USER_FIELDS, exclude=["password"])
+    return update_allowed(user, fields, allowed=USER_FIELDS | {"company"}, exclude=["password"])
 
 
 def company_purge(*, company: Company) -> None:
