@@ -334,6 +334,26 @@ class AttendanceAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
 
         return AttendanceForm
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            changes = {name: getattr(obj, name) for name in ("check_in", "check_out") if name in form.changed_data}
+            services.attendance_update(attendance=obj, actor=request.user, **changes)
+        else:
+            adopt(
+                obj,
+                services.attendance_record(
+                    user=obj.user, check_in=obj.check_in, check_out=obj.check_out, actor=request.user
+                ),
+            )
+
+    def delete_model(self, request, obj):
+        services.attendance_delete(attendance=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for attendance in list(queryset):
+                services.attendance_delete(attendance=attendance, actor=request.user)
+
     @admin.action(description="Check out the selected open attendances now")
     def check_out_now(self, request, queryset):
         done, failed = 0, []

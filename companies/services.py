@@ -242,6 +242,53 @@ def attendance_validate_no_overlap(*, user: User, start: datetime, end: datetime
         raise conflict("This attendance overlaps another one of the same user.", field="check_in")
 
 
+ATTENDANCE_EDITORS = "Only an admin of the company may record or correct attendances."
+
+
+def _authorize_attendance_edit(*, company_id: int | None, actor: User | None) -> None:
+    if not (acts_for_platform(actor) or is_company_admin(actor, company_id)):
+        raise Forbidden(ATTENDANCE_EDITORS)
+
+
+@transaction.atomic
+def attendance_record(
+    *, user: User, check_in: datetime, check_out: datetime | None = None, actor: User | None = None
+) -> Attendance:
+    """Record an attendance after the fact (the admin): an admin of the
+    person's company. The same rules as check-in/out (no overlap, one open
+    attendance, check-out after check-in), refused with a ``ValidationError``."""
+    lock_tenant(user.company_id)
+    _authorize_attendance_edit(company_id=user.company_id, actor=actor)
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    attendance = Attendance(company_id=user.company_id, user=user, check_in=check_in, check_out=check_out)
+    validate(attendance)
+    attendance_validate_no_overlap(user=user, start=check_in, end=check_out)
+    attendance.save()
+    return attendance
+
+
+@transaction.atomic
+def attendance_update(*, attendance: Attendance, actor: User | None = None, **changes) -> Attendance:
+    """Correct an attendance's ``check_in``/``check_out`` (the admin): an
+    admin of the company; the row is validated whole, overlaps refused."""
+    lock_tenant(attendance.company_id)
+    _authorize_attendance_edit(company_id=attendance.company_id, actor=actor)
+    User.objects.select_for_update(no_key=True).filter(pk=attendance.user_id).first()
+    start = changes.get("check_in", attendance.check_in)
+    end = changes.get("check_out", attendance.check_out)
+    if changes:
+        attendance_validate_no_overlap(user=attendance.user, start=start, end=end, exclude_pk=attendance.pk)
+    return update_allowed(attendance, changes, allowed={"check_in", "check_out"})
+
+
+@transaction.atomic
+def attendance_delete(*, attendance: Attendance, actor: User | None = None) -> None:
+    """Delete an attendance (the admin): an admin of the company."""
+    lock_tenant(attendance.company_id)
+    _authorize_attendance_edit(company_id=attendance.company_id, actor=actor)
+    attendance.delete()
+
+
 @transaction.atomic
 def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance:
     at = at or timezone.now()

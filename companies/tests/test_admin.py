@@ -239,3 +239,22 @@ def test_the_password_page_goes_through_user_update_and_revokes_the_tokens(admin
     user.refresh_from_db()
     assert user.check_password("another-long-passphrase")
     assert not AuthToken.objects.filter(user=user).exists()
+
+
+def test_attendance_admin_writes_through_the_services_with_their_rule(
+    admin_client, make_tenant_staff, admin_client_for, tenant
+):
+    attendance = next(a for a in tenant.attendances if a.check_out is not None)
+    url = reverse("admin:companies_attendance_change", args=[attendance.pk])
+    from workspace.tests.admin_forms import admin_form_data, split_datetime
+
+    later = attendance.check_out + timedelta(minutes=5)
+    # A member on the staff may not correct attendances (theirs or others').
+    member = admin_client_for(make_tenant_staff(tenant.company, role="member"))
+    response = member.post(url, {**admin_form_data(member.get(url)), **split_datetime("check_out", later)})
+    assert response.status_code == 200
+    assert "Only an admin of the company may record or correct" in str(response.context["adminform"].form.errors)
+    response = admin_client.post(url, {**admin_form_data(admin_client.get(url)), **split_datetime("check_out", later)})
+    assert response.status_code == 302
+    attendance.refresh_from_db()
+    assert attendance.check_out.replace(microsecond=0) == later.replace(microsecond=0)

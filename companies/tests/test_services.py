@@ -201,3 +201,25 @@ def test_user_update_permissions():
         user_update(user=ada, actor=None, company=CompanyFactory())
     with invalid("role"):
         user_update(user=bob, actor=admin, role="owner")
+
+
+def test_attendance_record_update_delete_by_a_company_admin():
+    from companies.services import attendance_delete, attendance_record, attendance_update
+    from workspace.db.writes import Forbidden
+
+    company = CompanyFactory()
+    admin = UserFactory(company=company, role=User.Role.ADMIN)
+    ada = UserFactory(company=company)
+    with pytest.raises(Forbidden):  # not even one's own
+        attendance_record(user=ada, actor=ada, check_in=T0, check_out=T0 + hours(8))
+    day = attendance_record(user=ada, actor=admin, check_in=T0, check_out=T0 + hours(8))
+    with invalid("check_in"):  # overlaps the day
+        attendance_record(user=ada, actor=admin, check_in=T0 + hours(7), check_out=T0 + hours(9))
+    with pytest.raises(ValidationError, match="Check-out must be after check-in"):
+        attendance_update(attendance=day, actor=admin, check_out=T0 - hours(1))
+    attendance_update(attendance=Attendance.objects.get(pk=day.pk), actor=admin, check_out=T0 + hours(9))
+    assert Attendance.objects.get(pk=day.pk).check_out == T0 + hours(9)
+    with pytest.raises(Forbidden):
+        attendance_delete(attendance=day, actor=ada)
+    attendance_delete(attendance=day, actor=admin)
+    assert not Attendance.objects.filter(user=ada).exists()
