@@ -268,6 +268,7 @@ class MessageAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
                     body=obj.body,
                     parent=obj.parent,
                     created_at=obj.created_at,
+                    actor=request.user,
                 ),
             )
 

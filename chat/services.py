@@ -40,6 +40,7 @@ READ_STATE_EDITORS = "Only the member themselves, the channel's creator or a com
 MESSAGE_EDITORS = "Only the author may edit a message."
 NOT_A_MEMBER = "Only members of the channel have a read state: join it first."
 POSTERS = "Only members of the channel may post in it."
+POST_AS_SELF = "A message is posted by its author."
 NOT_REACTED = "You have not reacted with this emoji."
 MESSAGE_DELETERS = "Only the author or a company admin may delete a message."
 
@@ -79,10 +80,21 @@ def membership_authorize_add(*, channel: Channel, actor: User | None) -> None:
 def channel_authorize_member(*, channel: Channel, actor: User | None, message: str) -> None:
     """Posting and read state are for the channel's members (``message``
     says which)."""
-    if not acts_for_platform(actor) and not ChannelMembership.objects.filter(
-        channel=channel, user_id=actor.pk
-    ).exists():
-        raise Forbidden(message)
+    if acts_for_platform(actor) or ChannelMembership.objects.filter(channel=channel, user_id=actor.pk).exists():
+        return
+    if not Channel.objects.filter(pk=channel.pk).exists():
+        # Deleted meanwhile (its memberships went with it): a 404, not a 403.
+        raise Channel.DoesNotExist("No such channel (deleted meanwhile).")
+    raise Forbidden(message)
+
+
+def message_authorize_post(*, channel: Channel, author: User, actor: User | None) -> None:
+    """Posting: as yourself, in a channel you are a member of."""
+    if acts_for_platform(actor):
+        return
+    if actor.pk != author.pk:
+        raise Forbidden(POST_AS_SELF)
+    channel_authorize_member(channel=channel, actor=actor, message=POSTERS)
 
 
 def message_authorize_edit(*, message: Message, actor: User | None) -> None:
@@ -320,8 +332,10 @@ def message_create(
     body: str,
     parent: Message | None = None,
     created_at: datetime | None = None,
+    actor: User | None = None,
 ) -> Message:
     lock_tenant(channel.company_id)
+    message_authorize_post(channel=channel, author=author, actor=actor)
     body = _validate_message(channel=channel, author=author, body=body, parent=parent)
     return Message.objects.create(
         channel=channel,

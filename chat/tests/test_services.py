@@ -338,3 +338,14 @@ def test_membership_update_read_state_by_the_member_or_a_manager(channel, alice,
     assert ChannelMembership.objects.get(pk=membership.pk).last_read_at == now
     with invalid("joined_at"):
         membership_update(membership=membership, actor=alice, joined_at=now)
+
+
+def test_members_post_as_themselves(company, channel, alice, bob):
+    from workspace.db.writes import Forbidden
+
+    with pytest.raises(Forbidden, match="Only members of the channel may post"):
+        message_create(channel=channel, author=bob, body="hi", actor=bob)
+    with pytest.raises(Forbidden, match="posted by its author"):
+        message_create(channel=channel, author=alice, body="hi", actor=bob)
+    membership_add(channel=channel, user=bob, actor=bob)
+    assert message_create(channel=channel, author=bob, body="hi", actor=bob).author == bob

@@ -84,13 +84,15 @@ class ChannelMessageListView(ChannelScopedView):
     )
     def post(self, request, pk):
         channel = self.get_channel()
-        services.channel_authorize_member(channel=channel, actor=request.user, message=services.POSTERS)
+        services.message_authorize_post(channel=channel, author=request.user, actor=request.user)
         serializer = MessageCreateSerializer(
             data=request.data, context={**self.get_serializer_context(), "channel": channel}
         )
         serializer.is_valid(raise_exception=True)
         try:
-            message = services.message_create(channel=channel, author=request.user, **serializer.validated_data)
+            message = services.message_create(
+                channel=channel, author=request.user, actor=request.user, **serializer.validated_data
+            )
         except IntegrityError:
             # The channel (or the parent) was deleted between our read and our
             # commit: the database refused the row, nothing is left behind.
