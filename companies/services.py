@@ -250,6 +250,15 @@ def _authorize_attendance_edit(*, company_id: int | None, actor: User | None) ->
         raise Forbidden(ATTENDANCE_EDITORS)
 
 
+def _validate_attendance_times(*, user: User, start: datetime, end: datetime | None, exclude_pk=None) -> None:
+    """Order, then overlap, before the row's own validation: the same errors
+    on both databases (PostgreSQL's exclusion constraint cannot even build
+    the range of a check-out before the check-in)."""
+    if end is not None and end <= start:
+        raise ValidationError({"check_out": "Check-out must be after check-in."})
+    attendance_validate_no_overlap(user=user, start=start, end=end, exclude_pk=exclude_pk)
+
+
 @transaction.atomic
 def attendance_record(
     *, user: User, check_in: datetime, check_out: datetime | None = None, actor: User | None = None
@@ -261,8 +270,8 @@ def attendance_record(
     _authorize_attendance_edit(company_id=user.company_id, actor=actor)
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     attendance = Attendance(company_id=user.company_id, user=user, check_in=check_in, check_out=check_out)
+    _validate_attendance_times(user=user, start=check_in, end=check_out)
     validate(attendance)
-    attendance_validate_no_overlap(user=user, start=check_in, end=check_out)
     attendance.save()
     return attendance
 
@@ -277,7 +286,7 @@ def attendance_update(*, attendance: Attendance, actor: User | None = None, **ch
     start = changes.get("check_in", attendance.check_in)
     end = changes.get("check_out", attendance.check_out)
     if changes:
-        attendance_validate_no_overlap(user=attendance.user, start=start, end=end, exclude_pk=attendance.pk)
+        _validate_attendance_times(user=attendance.user, start=start, end=end, exclude_pk=attendance.pk)
     return update_allowed(attendance, changes, allowed={"check_in", "check_out"})
 
 
