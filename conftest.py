@@ -124,3 +124,38 @@ def bystander(db):
     from workspace.testing import build_populated_tenant
 
     return build_populated_tenant()
+
+
+@pytest.fixture
+def make_tenant_staff(db):
+    """``make_tenant_staff(company)``: a staff member of ``company`` holding
+    every permission there is (view, add, change, delete on every model):
+    only the tenant scoping (and the services' permission rules: a company
+    admin by default, ``role="member"`` for a plain member) stands between
+    them and other rows."""
+
+    def make(company, **fields):
+        from django.contrib.auth.models import Permission
+
+        from companies.factories import UserFactory
+        from companies.models import User
+
+        user = UserFactory(company=company, is_staff=True, **{"role": User.Role.ADMIN, **fields})
+        user.user_permissions.set(Permission.objects.all())
+        return User.objects.get(pk=user.pk)  # no cached permissions
+
+    return make
+
+
+@pytest.fixture
+def admin_client_for(db):
+    """``admin_client_for(user)``: a Django test client logged in as ``user``
+    (session login, as the admin site uses)."""
+    from django.test import Client
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

@@ -16,8 +16,100 @@ from django.utils import timezone
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, User
 from companies.tenancy import lock_tenant
-from workspace.db.writes import create_unique, delete_cascading
+from workspace.db.writes import (
+    Forbidden,
+    acts_for_platform,
+    create_unique,
+    delete_cascading,
+    is_company_admin,
+    not_found,
+    update_allowed,
+    validate,
+)
 from workspace.tenancy import ensure_same_company
+
+# --- Permissions (docs/architecture.md, "Permissions") ------------------------
+# Each rule is checked by the service that writes, with the ``actor`` it is
+# given (the API's and the admin's caller; None: the system). The API asks the
+# same functions before validating a request's body, so that who may not act
+# learns it first.
+
+CHANNEL_MANAGERS = "Only the channel's creator or a company admin may change or delete it."
+MEMBER_REMOVERS = "Only the member themselves, the channel's creator or a company admin may remove a member."
+PRIVATE_CHANNEL_ADDERS = "Only members of a private channel may add people to it."
+READ_STATE_EDITORS = "Only the member themselves, the channel's creator or a company admin may change a read state."
+MESSAGE_EDITORS = "Only the author may edit a message."
+NOT_A_MEMBER = "Only members of the channel have a read state: join it first."
+POSTERS = "Only members of the channel may post in it."
+POST_AS_SELF = "A message is posted by its author."
+NOT_REACTED = "You have not reacted with this emoji."
+MESSAGE_DELETERS = "Only the author or a company admin may delete a message."
+
+
+def may_manage_channel(*, channel: Channel, actor: User | None) -> bool:
+    """The channel's creator or an admin of its company (or the platform)."""
+    return (
+        acts_for_platform(actor)
+        or is_company_admin(actor, channel.company_id)
+        or (actor.company_id == channel.company_id and channel.created_by_id == actor.pk)
+    )
+
+
+def channel_authorize_manage(*, channel: Channel, actor: User | None) -> None:
+    """Renaming, changing or deleting a channel."""
+    if not may_manage_channel(channel=channel, actor=actor):
+        raise Forbidden(CHANNEL_MANAGERS)
+
+
+def membership_authorize_remove(*, channel: Channel, user_id: int, actor: User | None) -> None:
+    """Leaving (yourself), or removing someone (a channel manager)."""
+    if actor is not None and actor.pk == user_id and actor.company_id == channel.company_id:
+        return
+    if not may_manage_channel(channel=channel, actor=actor):
+        raise Forbidden(MEMBER_REMOVERS)
+
+
+def membership_authorize_add(*, channel: Channel, actor: User | None) -> None:
+    """Anyone of the company may add people to a public channel; to a
+    private one, its members (the only ones who can see it)."""
+    if acts_for_platform(actor) or not channel.is_private:
+        return
+    if not ChannelMembership.objects.filter(channel=channel, user_id=actor.pk).exists():
+        raise Forbidden(PRIVATE_CHANNEL_ADDERS)
+
+
+def channel_authorize_member(*, channel: Channel, actor: User | None, message: str) -> None:
+    """Posting and read state are for the channel's members (``message``
+    says which)."""
+    if acts_for_platform(actor) or ChannelMembership.objects.filter(channel=channel, user_id=actor.pk).exists():
+        return
+    if not Channel.objects.filter(pk=channel.pk).exists():
+        # Deleted meanwhile (its memberships went with it): a 404, not a 403.
+        raise Channel.DoesNotExist("No such channel (deleted meanwhile).")
+    raise Forbidden(message)
+
+
+def message_authorize_post(*, channel: Channel, author: User, actor: User | None) -> None:
+    """Posting: as yourself, in a channel you are a member of."""
+    if acts_for_platform(actor):
+        return
+    if actor.pk != author.pk:
+        raise Forbidden(POST_AS_SELF)
+    channel_authorize_member(channel=channel, actor=actor, message=POSTERS)
+
+
+def message_authorize_edit(*, message: Message, actor: User | None) -> None:
+    if not (acts_for_platform(actor) or message.author_id == actor.pk):
+        raise Forbidden(MESSAGE_EDITORS)
+
+
+def message_authorize_delete(*, message: Message, actor: User | None) -> None:
+    if not (
+        acts_for_platform(actor)
+        or message.author_id == actor.pk
+        or is_company_admin(actor, message.channel.company_id)
+    ):
+        raise Forbidden(MESSAGE_DELETERS)
 
 
 # --- Lifecycle: Channel.last_message_at (docs/lifecycle.md) -----------------
@@ -95,7 +187,7 @@ def channel_create(
     channel = Channel(
         company=company, name=name.strip(), topic=topic, is_private=is_private, created_by=created_by
     )
-    channel.full_clean()
+    validate(channel)
     foreign = [user for user in members if user.company_id != company.pk]
     if foreign:
         raise ValidationError({"members": f"User {foreign[0].pk} belongs to another company."})
@@ -109,21 +201,16 @@ def channel_create(
 
 
 @transaction.atomic
-def channel_update(*, channel: Channel, **fields) -> Channel:
+def channel_update(*, channel: Channel, actor: User | None = None, **fields) -> Channel:
     lock_tenant(channel.company_id)
-    allowed = {"name", "topic", "is_private"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in unknown})
-    for name, value in fields.items():
-        setattr(channel, name, value.strip() if name == "name" else value)
-    channel.full_clean()
-    channel.save(update_fields=[*fields])
-    return channel
+    channel_authorize_manage(channel=channel, actor=actor)
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    return update_allowed(channel, fields, allowed={"name", "topic", "is_private"})
 
 
 @transaction.atomic
-def channel_delete(*, channel: Channel) -> None:
+def channel_delete(*, channel: Channel, actor: User | None = None) -> None:
     """Delete a channel with its memberships and messages (replies and
     reactions included) in one statement: the database cascades (ON DELETE
     CASCADE; meetings announced in it stay, with ``channel`` set to NULL by ON
@@ -135,13 +222,15 @@ def channel_delete(*, channel: Channel) -> None:
     ``last_active`` never moves back.
     """
     lock_tenant(channel.company_id)
+    channel_authorize_manage(channel=channel, actor=actor)
     delete_cascading(Channel, channel.pk)
     channel.pk = None
 
 
 @transaction.atomic
-def membership_add(*, channel: Channel, user: User) -> ChannelMembership:
+def membership_add(*, channel: Channel, user: User, actor: User | None = None) -> ChannelMembership:
     lock_tenant(channel.company_id)
+    membership_authorize_add(channel=channel, actor=actor)
     ensure_same_company(channel.company_id, user=user)
     return create_unique(
         ChannelMembership,
@@ -153,14 +242,26 @@ def membership_add(*, channel: Channel, user: User) -> ChannelMembership:
 
 
 @transaction.atomic
-def membership_remove(*, channel: Channel, user: User) -> None:
+def membership_remove(*, channel: Channel, user: User, actor: User | None = None) -> None:
     lock_tenant(channel.company_id)
+    membership_authorize_remove(channel=channel, user_id=user.pk, actor=actor)
     deleted, _ = ChannelMembership.objects.filter(channel=channel, user=user).delete()
     if not deleted:
-        raise ValidationError({"user": "This user is not a member of the channel."})
+        raise not_found("This person is not a member of the channel.", field="user")
 
 
-NOT_A_MEMBER = "You are not a member of the channel."
+@transaction.atomic
+def membership_update(*, membership: ChannelMembership, actor: User | None = None, **changes) -> ChannelMembership:
+    """Change a membership's ``last_read_at`` (the admin; the API moves it
+    forward only, with ``membership_mark_read``): the member themselves or a
+    manager of the channel."""
+    channel = membership.channel
+    lock_tenant(channel.company_id)
+    if not (actor is not None and actor.pk == membership.user_id) and not may_manage_channel(
+        channel=channel, actor=actor
+    ):
+        raise Forbidden(READ_STATE_EDITORS)
+    return update_allowed(membership, changes, allowed={"last_read_at"})
 
 
 @transaction.atomic
@@ -174,8 +275,8 @@ def membership_mark_read(*, channel: Channel, user: User, message: Message | Non
     %s``): the row is only ever written forward, so two marks racing each
     other (two tabs, two devices) end at the later one whatever order they
     commit in, and an older mark never moves it back. A ``ValidationError`` on
-    ``message`` when it is in another channel, on ``user`` when they are not a
-    member (docs/api.md, "Read state").
+    ``message`` when it is in another channel; ``Forbidden`` when ``user`` is
+    not a member (docs/api.md, "Read state").
     """
     lock_tenant(channel.company_id)
     if message is not None:
@@ -196,7 +297,7 @@ def membership_mark_read(*, channel: Channel, user: User, message: Message | Non
         return at
     current = membership.values_list("last_read_at", flat=True)
     if not current:
-        raise ValidationError({"user": NOT_A_MEMBER})
+        raise Forbidden(NOT_A_MEMBER)
     return current[0]
 
 
@@ -229,8 +330,10 @@ def message_create(
     body: str,
     parent: Message | None = None,
     created_at: datetime | None = None,
+    actor: User | None = None,
 ) -> Message:
     lock_tenant(channel.company_id)
+    message_authorize_post(channel=channel, author=author, actor=actor)
     body = _validate_message(channel=channel, author=author, body=body, parent=parent)
     return Message.objects.create(
         channel=channel,
@@ -271,8 +374,9 @@ def message_bulk_create(*, messages: list[Message], batch_size: int = 1000) -> l
 
 
 @transaction.atomic
-def message_update(*, message: Message, body: str) -> Message:
+def message_update(*, message: Message, body: str, actor: User | None = None) -> Message:
     lock_tenant(message.channel.company_id)
+    message_authorize_edit(message=message, actor=actor)
     body = _clean_body(body)
     message.body = body
     message.edited_at = timezone.now()
@@ -281,8 +385,9 @@ def message_update(*, message: Message, body: str) -> Message:
 
 
 @transaction.atomic
-def message_delete(*, message: Message) -> None:
+def message_delete(*, message: Message, actor: User | None = None) -> None:
     lock_tenant(message.channel.company_id)
+    message_authorize_delete(message=message, actor=actor)
     message.delete()
 
 
@@ -310,4 +415,4 @@ def reaction_remove(*, message: Message, user: User, emoji: str) -> None:
     lock_tenant(message.channel.company_id)
     deleted, _ = MessageReaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if not deleted:
-        raise ValidationError({"emoji": "You have not reacted with this emoji."})
+        raise not_found(NOT_REACTED, field="emoji")

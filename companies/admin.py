@@ -5,13 +5,14 @@ everything the cascade removes (set-based counts, no row loaded) and the
 delete itself is the tenant purge (``company_purge``).
 """
 
+import contextvars
 import dataclasses
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
@@ -84,7 +85,8 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            changes = {name: form.cleaned_data[name] for name in ("name", "slug") if name in form.changed_data}
+            services.company_update(company=obj, actor=request.user, **changes)
         else:
             adopt(obj, services.company_create(name=obj.name, slug=obj.slug))
 
@@ -158,6 +160,20 @@ class WorkspaceUserCreationForm(AdminUserCreationForm):
             self.fields["company"].required = True
 
 
+#: The admin user of the request being served, for the password form (which
+#: Django's ``user_change_password`` builds without the request).
+_password_actor: contextvars.ContextVar = contextvars.ContextVar("password_actor", default=None)
+
+
+class WorkspacePasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password page through ``user_update`` (which revokes the
+    person's API tokens, and checks who may change it)."""
+
+    def save(self, commit=True):
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        return services.user_update(user=self.user, actor=_password_actor.get(), password=password)
+
+
 class WorkspaceUserChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
@@ -186,6 +202,7 @@ class LastActiveFilter(IsNullFilter):
 class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
     form = WorkspaceUserChangeForm
     add_form = WorkspaceUserCreationForm
+    change_password_form = WorkspacePasswordChangeForm
     list_display = [
         "username",
         "first_name",
@@ -243,14 +260,23 @@ class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
-        # The creation form hashed the password onto ``obj``; the person is
-        # created by the service, then gets that hash.
-        created = services.user_create(
-            company=obj.company, username=obj.username, role=obj.role, password=None
+            changes = {
+                name: form.cleaned_data[name] for name in form.changed_data if name in services.USER_FIELDS | {"company"}
+            }
+            services.user_update(user=obj, actor=request.user, **changes)
+            return
+        password = form.cleaned_data.get("password1") if form.cleaned_data.get("set_usable_password") else None
+        adopt(
+            obj,
+            services.user_create(company=obj.company, username=obj.username, role=obj.role, password=password),
         )
-        User.objects.filter(pk=created.pk).update(password=obj.password)
-        adopt(obj, User.objects.get(pk=created.pk))
+
+    def user_change_password(self, request, id, form_url=""):
+        token = _password_actor.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_actor.reset(token)
 
     def delete_model(self, request, obj):
         services.user_erase(user=obj)
@@ -307,6 +333,26 @@ class AttendanceAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
                 return cleaned
 
         return AttendanceForm
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            changes = {name: getattr(obj, name) for name in ("check_in", "check_out") if name in form.changed_data}
+            services.attendance_update(attendance=obj, actor=request.user, **changes)
+        else:
+            adopt(
+                obj,
+                services.attendance_record(
+                    user=obj.user, check_in=obj.check_in, check_out=obj.check_out, actor=request.user
+                ),
+            )
+
+    def delete_model(self, request, obj):
+        services.attendance_delete(attendance=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for attendance in list(queryset):
+                services.attendance_delete(attendance=attendance, actor=request.user)
 
     @admin.action(description="Check out the selected open attendances now")
     def check_out_now(self, request, queryset):

@@ -16,16 +16,79 @@ from django.utils.text import slugify
 from companies.hooks import user_erasing
 from companies.models import Attendance, Company, User
 from companies.tenancy import lock_tenant
-from workspace.db.writes import delete_cascading
+from workspace.db.writes import (
+    Forbidden,
+    acts_for_platform,
+    conflict,
+    delete_cascading,
+    is_company_admin,
+    update_allowed,
+    validate,
+)
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
 
 
 @transaction.atomic
 def company_create(*, name: str, slug: str | None = None) -> Company:
     company = Company(name=name.strip(), slug=slug or slugify(name))
-    company.full_clean()
+    validate(company)
     company.save()
     return company
+
+
+COMPANY_EDITORS = "Only an admin of the company may change it."
+USER_EDITORS = "Only the person themselves or an admin of their company may change them."
+USER_ADMIN_FIELDS = "Only an admin of the company may change this."
+#: What a person may change of themselves; the rest is their company admin's.
+USER_SELF_FIELDS = frozenset({"first_name", "last_name", "email", "password"})
+USER_FIELDS = USER_SELF_FIELDS | {"username", "role", "is_active", "is_staff", "is_superuser"}
+#: Only the platform grants or takes away superuser status, and places a
+#: person who has no company yet (a platform account) in one.
+PLATFORM_FIELDS = frozenset({"is_superuser", "company"})
+
+
+@transaction.atomic
+def company_update(*, company: Company, actor: User | None = None, **changes) -> Company:
+    """Rename a company or change its slug: an admin of it (or the platform)."""
+    lock_tenant(company.pk)
+    if not (acts_for_platform(actor) or is_company_admin(actor, company.pk)):
+        raise Forbidden(COMPANY_EDITORS)
+    if isinstance(changes.get("name"), str):
+        changes["name"] = changes["name"].strip()
+    return update_allowed(company, changes, allowed={"name", "slug"})
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User | None = None, **changes) -> User:
+    """Change a person: their names, e-mail and password (themselves, or an
+    admin of their company), their username, role and status (an admin of
+    their company), superuser status (the platform only). The company of a
+    person is fixed once set (what they wrote would become cross-tenant).
+
+    ``password``: the new raw password (hashed here), or None for an unusable
+    one. A password change, like a deactivation, revokes all of the person's
+    API tokens (companies/signals.py: the save is seen by the receivers).
+    """
+    lock_tenant(user.company_id)
+    if not acts_for_platform(actor):
+        if PLATFORM_FIELDS & set(changes):
+            raise Forbidden(USER_ADMIN_FIELDS)
+        admin = is_company_admin(actor, user.company_id)
+        if not admin and actor.pk != user.pk:
+            raise Forbidden(USER_EDITORS)
+        if not admin and set(changes) - USER_SELF_FIELDS:
+            raise Forbidden(USER_ADMIN_FIELDS)
+    if "company" in changes and user.company_id is not None and changes["company"] != user.company:
+        raise ValidationError({"company": "The company of a person is fixed once set."})
+    fields = dict(changes)
+    if "password" in changes:
+        password = fields.pop("password")
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        fields["password"] = user.password
+    return update_allowed(user, fields, allowed=USER_FIELDS | {"company"}, exclude=["password"])
 
 
 def company_purge(*, company: Company) -> None:
@@ -168,7 +231,7 @@ def user_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
+    validate(user, exclude=["password"])
     user.save()
     return user
 
@@ -182,20 +245,76 @@ def attendance_validate_no_overlap(*, user: User, start: datetime, end: datetime
     if end is not None:
         overlapping = overlapping.exclude(check_in__gte=end)
     if overlapping.exists():
-        raise ValidationError({"check_in": "This attendance overlaps another one of the same user."})
+        raise conflict("This attendance overlaps another one of the same user.", field="check_in")
+
+
+ATTENDANCE_EDITORS = "Only an admin of the company may record or correct attendances."
+
+
+def _authorize_attendance_edit(*, company_id: int | None, actor: User | None) -> None:
+    if not (acts_for_platform(actor) or is_company_admin(actor, company_id)):
+        raise Forbidden(ATTENDANCE_EDITORS)
+
+
+def _validate_attendance_times(*, user: User, start: datetime, end: datetime | None, exclude_pk=None) -> None:
+    """Order, then overlap, before the row's own validation: the same errors
+    on both databases (PostgreSQL's exclusion constraint cannot even build
+    the range of a check-out before the check-in)."""
+    if end is not None and end <= start:
+        raise ValidationError({"check_out": "Check-out must be after check-in."})
+    attendance_validate_no_overlap(user=user, start=start, end=end, exclude_pk=exclude_pk)
+
+
+@transaction.atomic
+def attendance_record(
+    *, user: User, check_in: datetime, check_out: datetime | None = None, actor: User | None = None
+) -> Attendance:
+    """Record an attendance after the fact (the admin): an admin of the
+    person's company. The same rules as check-in/out (no overlap, one open
+    attendance, check-out after check-in), refused with a ``ValidationError``."""
+    lock_tenant(user.company_id)
+    _authorize_attendance_edit(company_id=user.company_id, actor=actor)
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    attendance = Attendance(company_id=user.company_id, user=user, check_in=check_in, check_out=check_out)
+    _validate_attendance_times(user=user, start=check_in, end=check_out)
+    validate(attendance)
+    attendance.save()
+    return attendance
+
+
+@transaction.atomic
+def attendance_update(*, attendance: Attendance, actor: User | None = None, **changes) -> Attendance:
+    """Correct an attendance's ``check_in``/``check_out`` (the admin): an
+    admin of the company; the row is validated whole, overlaps refused."""
+    lock_tenant(attendance.company_id)
+    _authorize_attendance_edit(company_id=attendance.company_id, actor=actor)
+    User.objects.select_for_update(no_key=True).filter(pk=attendance.user_id).first()
+    start = changes.get("check_in", attendance.check_in)
+    end = changes.get("check_out", attendance.check_out)
+    if changes:
+        _validate_attendance_times(user=attendance.user, start=start, end=end, exclude_pk=attendance.pk)
+    return update_allowed(attendance, changes, allowed={"check_in", "check_out"})
+
+
+@transaction.atomic
+def attendance_delete(*, attendance: Attendance, actor: User | None = None) -> None:
+    """Delete an attendance (the admin): an admin of the company."""
+    lock_tenant(attendance.company_id)
+    _authorize_attendance_edit(company_id=attendance.company_id, actor=actor)
+    attendance.delete()
 
 
 @transaction.atomic
 def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance:
     at = at or timezone.now()
     if user.company_id is None:
-        raise ValidationError({"user": "Only members of a company can check in."})
+        raise conflict("Only members of a company can check in.", field="user")
     lock_tenant(user.company_id)
     # Lock the user row: two concurrent check-ins of one user serialize here
     # (NO KEY UPDATE: it does not block the FK checks of the user's inserts).
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if Attendance.objects.filter(user=user, check_out__isnull=True).exists():
-        raise ValidationError({"check_in": "You are already checked in."})
+        raise conflict("You are already checked in.", field="check_in")
     attendance_validate_no_overlap(user=user, start=at, end=None)
     attendance = Attendance(company_id=user.company_id, user=user, check_in=at)
     attendance.save()
@@ -210,9 +329,9 @@ def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendanc
         Attendance.objects.select_for_update().filter(user=user, check_out__isnull=True).first()
     )
     if attendance is None:
-        raise ValidationError({"check_out": "You are not checked in."})
+        raise conflict("You are not checked in.", field="check_out")
     if at <= attendance.check_in:
-        raise ValidationError({"check_out": "Check-out must be after check-in."})
+        raise conflict("Check-out must be after check-in.", field="check_out")
     attendance.check_out = at
     attendance.save(update_fields=["check_out"])
     return attendance

@@ -1,7 +1,6 @@
 """API of the companies app: /api/me/, /api/users/, /api/attendance/."""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
@@ -11,7 +10,6 @@ from rest_framework.views import APIView
 from companies import selectors, services
 from companies.models import Attendance
 from companies.serializers import AttendanceSerializer, MeSerializer, UserSerializer
-from workspace.api.exceptions import conflict
 from workspace.api.filters import DateFilter, IdFilter
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
@@ -103,10 +101,7 @@ class AttendanceCheckInView(APIView):
         ),
     )
     def post(self, request):
-        try:
-            attendance = services.attendance_check_in(user=request.user)
-        except DjangoValidationError as exc:
-            raise conflict(exc) from exc
+        attendance = services.attendance_check_in(user=request.user)
         return Response(AttendanceSerializer(attendance).data, status=status.HTTP_201_CREATED)
 
 
@@ -123,8 +118,5 @@ class AttendanceCheckOutView(APIView):
         ),
     )
     def post(self, request):
-        try:
-            attendance = services.attendance_check_out(user=request.user)
-        except DjangoValidationError as exc:
-            raise conflict(exc) from exc
+        attendance = services.attendance_check_out(user=request.user)
         return Response(AttendanceSerializer(attendance).data)

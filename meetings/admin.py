@@ -1,20 +1,25 @@
-"""Admin for inspecting meetings and their participants; writes go through
-meetings.services."""
+"""Admin for inspecting meetings and their participants; every write goes
+through meetings.services with the admin user as ``actor`` (the organizer's
+rules hold here too; a refusal is a form error: workspace/adminkit.py)."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from meetings import services
 from meetings.models import Meeting, MeetingParticipant
 from workspace.adminkit import (
+    SERVICE_ERRORS,
     ChangeViewInlinesMixin,
     FixedOnChangeMixin,
     TenantScopedAdmin,
     TenantScopedInline,
     adopt,
     count_of,
+    service_error_messages,
 )
+
+#: What the admin edits of a participation (``participant_update``).
+PARTICIPATION_FIELDS = ("response", "joined_at", "left_at")
 
 
 class ParticipantInline(TenantScopedInline, admin.TabularInline):
@@ -24,24 +29,21 @@ class ParticipantInline(TenantScopedInline, admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
-def _save_participation(meeting, participation, changed):
-    """A new or changed participation through the services."""
+def _save_participation(meeting, participation, changed, *, actor) -> MeetingParticipant:
+    """A new or changed participation through the services: the invitation
+    (``participant_add``), then what the form set beyond it
+    (``participant_update``). Changing the person of an existing
+    participation is refused (remove it and add another)."""
     if participation.pk is None:
-        created = services.participant_add(meeting=meeting, user=participation.user)
-        if participation.response != created.response:
-            services.participant_rsvp(meeting=meeting, user=participation.user, response=participation.response)
-        if participation.joined_at or participation.left_at:
-            MeetingParticipant.objects.filter(pk=created.pk).update(
-                joined_at=participation.joined_at, left_at=participation.left_at
-            )
-        return
-    if "response" in changed:
-        services.participant_rsvp(meeting=meeting, user=participation.user, response=participation.response)
-    # Other fields are saved as edited (the form ran the model's clean():
-    # tenant check and constraints).
-    others = [name for name in ("user", "joined_at", "left_at") if name in changed]
-    if others:
-        participation.save(update_fields=others)
+        created = services.participant_add(meeting=meeting, user=participation.user, actor=actor)
+        changes = {
+            name: getattr(participation, name)
+            for name in PARTICIPATION_FIELDS
+            if getattr(participation, name) != getattr(created, name)
+        }
+        return services.participant_update(participation=created, actor=actor, **changes)
+    changes = {name: getattr(participation, name) for name in changed if name in (*PARTICIPATION_FIELDS, "user")}
+    return services.participant_update(participation=participation, actor=actor, **changes)
 
 
 @admin.register(Meeting)
@@ -93,25 +95,27 @@ class MeetingAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
         allowed = ("title", "description", "starts_at", "ends_at", "channel")
         fields = {name: getattr(obj, name) for name in allowed if name in form.changed_data}
         if fields:
-            services.meeting_update(meeting=obj, **fields)
+            services.meeting_update(meeting=obj, actor=request.user, **fields)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not MeetingParticipant:
             return super().save_formset(request, form, formset, change)
         instances = formset.save(commit=False)
         for participation in formset.deleted_objects:
-            participation.delete()
+            services.participant_remove(meeting=form.instance, user=participation.user, actor=request.user)
         changed = {id(f.instance): f.changed_data for f in formset.forms}
         for participation in instances:
-            _save_participation(form.instance, participation, changed.get(id(participation), []))
+            _save_participation(
+                form.instance, participation, changed.get(id(participation), []), actor=request.user
+            )
 
     def delete_model(self, request, obj):
-        services.meeting_delete(meeting=obj)
+        services.meeting_delete(meeting=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for meeting in list(queryset):
-                services.meeting_delete(meeting=meeting)
+                services.meeting_delete(meeting=meeting, actor=request.user)
 
 
 @admin.register(MeetingParticipant)
@@ -131,20 +135,29 @@ class MeetingParticipantAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.Model
 
 
     def save_model(self, request, obj, form, change):
-        if change:
-            _save_participation(obj.meeting, obj, form.changed_data)
-        else:
-            _save_participation(obj.meeting, obj, form.changed_data)
-            adopt(obj, MeetingParticipant.objects.get(meeting=obj.meeting, user=obj.user))
+        saved = _save_participation(obj.meeting, obj, form.changed_data, actor=request.user)
+        if not change:
+            adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.participant_remove(meeting=obj.meeting, user=obj.user, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for participation in list(queryset.select_related("meeting", "user")):
+                services.participant_remove(meeting=participation.meeting, user=participation.user, actor=request.user)
 
     def _rsvp(self, request, queryset, response):
+        """An answer on the participants' behalf: the organizer's or their
+        own (``participant_update``'s rule), one by one."""
         done, failed = 0, []
         for participation in queryset.select_related("meeting", "user"):
             try:
-                services.participant_rsvp(meeting=participation.meeting, user=participation.user, response=response)
+                with transaction.atomic():
+                    services.participant_update(participation=participation, actor=request.user, response=response)
                 done += 1
-            except ValidationError as error:
-                failed.append(" ".join(error.messages))
+            except SERVICE_ERRORS as error:
+                failed.append(f"{participation}: {' '.join(service_error_messages(error))}")
         self.message_user(request, f"{done} participation(s) marked {response}.", messages.SUCCESS)
         for line in failed:
             self.message_user(request, line, messages.ERROR)

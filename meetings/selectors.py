@@ -35,3 +35,8 @@ def meeting_list_visible(*, user: User) -> QuerySet[Meeting]:
 
 def participation(*, meeting: Meeting, user: User) -> MeetingParticipant | None:
     return MeetingParticipant.objects.filter(meeting=meeting, user=user).first()
+
+
+def participation_of(*, meeting: Meeting, user_id: int) -> MeetingParticipant | None:
+    """``user_id``'s participation in ``meeting`` (with the user), or None."""
+    return MeetingParticipant.objects.select_related("user").filter(meeting=meeting, user_id=user_id).first()

@@ -72,6 +72,13 @@ class MeetingUpdateSerializer(_MeetingInput):
     channel = IdField(required=False, allow_null=True, help_text="A channel you can see, or null.")
 
 
+class ParticipantCreateSerializer(serializers.Serializer):
+    user = IdField(help_text="Id of a person of your company.")
+
+    def validate_user(self, value: int) -> User:
+        return company_users(self.context["request"], [value])[0]
+
+
 class RsvpSerializer(serializers.Serializer):
     response = serializers.ChoiceField(
         choices=[

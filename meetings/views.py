@@ -1,10 +1,14 @@
-"""API of the meetings app: meetings, RSVP, join and leave."""
+"""API of the meetings app: meetings, participants, RSVP, join and leave.
+
+Thin views: a serializer validates, a selector finds what the caller may see
+(anything else is 404), a service checks the caller's permission (``actor``)
+and writes; its errors become statuses in workspace/api/exceptions.py.
+"""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from meetings import selectors, services
@@ -14,17 +18,16 @@ from meetings.serializers import (
     MeetingCreateSerializer,
     MeetingSerializer,
     MeetingUpdateSerializer,
+    ParticipantCreateSerializer,
     ParticipantSerializer,
     RsvpSerializer,
 )
-from workspace.api.exceptions import conflict
+from meetings.services import ORGANIZER_ONLY, ORGANIZER_ONLY_PARTICIPANTS, PARTICIPANTS_ONLY
 from workspace.api.filters import UtcIsoDateTimeFilter
 from workspace.api.pagination import WindowCountPagination
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
 
-ORGANIZER_ONLY = "Only the organizer may change or delete a meeting."
-PARTICIPANTS_ONLY = "Only participants may RSVP, join or leave."
 MEETING_INPUT_FIELDS = ("title", "description", "starts_at", "ends_at", "channel")
 
 
@@ -117,14 +120,15 @@ class MeetingDetailView(MeetingScopedView):
     )
     def patch(self, request, pk):
         meeting = self.get_meeting()
-        if meeting.organizer_id != request.user.pk:
-            raise PermissionDenied(ORGANIZER_ONLY)
+        # The service's rule, asked before the body is validated: who may not
+        # change the meeting learns that first.
+        services.meeting_authorize_edit(meeting=meeting, actor=request.user)
         serializer = MeetingUpdateSerializer(
             data=request.data, partial=True, context={**self.get_serializer_context(), "meeting": meeting}
         )
         serializer.is_valid(raise_exception=True)
         if serializer.validated_data:
-            services.meeting_update(meeting=meeting, **serializer.validated_data)
+            services.meeting_update(meeting=meeting, actor=request.user, **serializer.validated_data)
         return Response(MeetingSerializer(self.get_meeting()).data)
 
     @extend_schema(
@@ -133,10 +137,57 @@ class MeetingDetailView(MeetingScopedView):
         responses=responses({204: None}, not_found=True, forbidden=ORGANIZER_ONLY),
     )
     def delete(self, request, pk):
+        services.meeting_delete(meeting=self.get_meeting(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeetingParticipantListView(MeetingScopedView):
+    serializer_class = ParticipantSerializer
+
+    @extend_schema(
+        operation_id="meetings_participants_create",
+        summary="Invite a person of your company to a meeting (its organizer only); they start `pending`",
+        request=ParticipantCreateSerializer,
+        responses=responses(
+            {201: ParticipantSerializer},
+            bad_request=validation_error("ParticipantCreateError", "user"),
+            conflict=validation_error("ParticipantConflict", "user"),
+            not_found=True,
+            forbidden=ORGANIZER_ONLY_PARTICIPANTS,
+            body=True,
+        ),
+    )
+    def post(self, request, pk):
         meeting = self.get_meeting()
-        if meeting.organizer_id != request.user.pk:
-            raise PermissionDenied(ORGANIZER_ONLY)
-        services.meeting_delete(meeting=meeting)
+        services.participant_authorize_manage(meeting=meeting, actor=request.user)
+        serializer = ParticipantCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        participation = services.participant_add(
+            meeting=meeting, user=serializer.validated_data["user"], actor=request.user
+        )
+        return Response(ParticipantSerializer(participation).data, status=status.HTTP_201_CREATED)
+
+
+class MeetingParticipantDetailView(MeetingScopedView):
+    serializer_class = ParticipantSerializer
+
+    @extend_schema(
+        operation_id="meetings_participants_destroy",
+        summary="Take a person off a meeting (its organizer only; the organizer always takes part)",
+        responses=responses(
+            {204: None},
+            conflict=validation_error("ParticipantRemoveConflict", "user"),
+            not_found="No such meeting, or that person does not take part in it.",
+            forbidden=ORGANIZER_ONLY_PARTICIPANTS,
+        ),
+    )
+    def delete(self, request, pk, user_id):
+        meeting = self.get_meeting()
+        services.participant_authorize_manage(meeting=meeting, actor=request.user)
+        participation = selectors.participation_of(meeting=meeting, user_id=user_id)
+        if participation is None:
+            raise NotFound("This person does not take part in the meeting.")
+        services.participant_remove(meeting=meeting, user=participation.user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -145,8 +196,7 @@ class ParticipationView(MeetingScopedView):
 
     def check_participant(self) -> Meeting:
         meeting = self.get_meeting()
-        if selectors.participation(meeting=meeting, user=self.request.user) is None:
-            raise PermissionDenied(PARTICIPANTS_ONLY)
+        services.participant_authorize_self(meeting=meeting, actor=self.request.user)
         return meeting
 
 
@@ -168,12 +218,9 @@ class MeetingRsvpView(ParticipationView):
         meeting = self.check_participant()
         serializer = RsvpSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            participation = services.participant_rsvp(
-                meeting=meeting, user=request.user, response=serializer.validated_data["response"]
-            )
-        except DjangoValidationError as exc:
-            raise conflict(exc) from exc
+        participation = services.participant_rsvp(
+            meeting=meeting, user=request.user, response=serializer.validated_data["response"]
+        )
         return Response(ParticipantSerializer(participation).data)
 
 
@@ -191,10 +238,7 @@ class MeetingJoinView(ParticipationView):
     )
     def post(self, request, pk):
         meeting = self.check_participant()
-        try:
-            participation = services.participant_join(meeting=meeting, user=request.user)
-        except DjangoValidationError as exc:
-            raise conflict(exc) from exc
+        participation = services.participant_join(meeting=meeting, user=request.user)
         return Response(ParticipantSerializer(participation).data)
 
 
@@ -212,8 +256,5 @@ class MeetingLeaveView(ParticipationView):
     )
     def post(self, request, pk):
         meeting = self.check_participant()
-        try:
-            participation = services.participant_leave(meeting=meeting, user=request.user)
-        except DjangoValidationError as exc:
-            raise conflict(exc) from exc
+        participation = services.participant_leave(meeting=meeting, user=request.user)
         return Response(ParticipantSerializer(participation).data)

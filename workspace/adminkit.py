@@ -15,17 +15,22 @@ the same way by :func:`scope_admin_site` (``WorkspaceConfig.ready``).
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import NestedObjects, get_fields_from_path, quote
+from django.core.exceptions import ValidationError
 from django.db import models, router
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from workspace.db.lineage import tenant_lookup
+from workspace.db.writes import Forbidden
+
+#: What a service raises when it refuses a write (workspace/db/writes.py).
+SERVICE_ERRORS = (ValidationError, Forbidden)
 
 
 def adopt(target: models.Model, source: models.Model) -> None:
@@ -56,6 +61,81 @@ def count_of(model: type[models.Model], fk: str):
         .values("n")
     )
     return Coalesce(Subquery(rows), 0)
+
+
+def service_error_messages(exc: ValidationError | Forbidden) -> list[str]:
+    if isinstance(exc, Forbidden):
+        return [exc.message]
+    return list(exc.messages)
+
+
+def add_service_error(form, exc: ValidationError | Forbidden) -> None:
+    """``exc`` on ``form``: on the field it names when the form shows that
+    field, else as an error of the form as a whole."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            shown = field in form.fields and not form.fields[field].disabled
+            form.add_error(field if shown else None, ValidationError(errors))
+    else:
+        form.add_error(None, service_error_messages(exc))
+
+
+class ServiceErrorsAsFormErrors:
+    """A service's refusal while the admin saves (a permission rule of the
+    services, a conflict, a row gone meanwhile...) is shown like any form
+    error, never a 500 (docs/architecture.md, "Permissions").
+
+    The admin validates the form, then calls the services from
+    ``save_model``/``save_formset``, inside the transaction of
+    ``changeform_view``. When a service raises, that transaction is rolled
+    back (nothing of the save is left, the log entry included) and the page is
+    rendered again from the same POST, with the error added to the main form
+    by its ``clean()``. On the delete page and for changelist actions, the
+    error is a message and the page is shown again.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except SERVICE_ERRORS as exc:
+            if request.method != "POST" or getattr(request, "_service_error", None) is not None:
+                raise
+            request._service_error = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        error = getattr(request, "_service_error", None)
+        if error is None:
+            return form_class
+
+        class RefusedByService(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                add_service_error(self, error)
+                return cleaned
+
+        RefusedByService.__name__ = form_class.__name__
+        return RefusedByService
+
+    def _refused(self, request, exc):
+        for line in service_error_messages(exc):
+            self.message_user(request, line, messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except SERVICE_ERRORS as exc:
+            if request.method != "POST":
+                raise
+            return self._refused(request, exc)
+
+    def response_action(self, request, queryset, *args, **kwargs):
+        try:
+            return super().response_action(request, queryset, *args, **kwargs)
+        except SERVICE_ERRORS as exc:
+            return self._refused(request, exc)
 
 
 class FixedOnChangeMixin:
@@ -165,7 +245,7 @@ class _TenantFormfieldsMixin:
         return self._scope_formfield(formfield, db_field, request)
 
 
-class TenantScopedAdmin(_TenantFormfieldsMixin):
+class TenantScopedAdmin(ServiceErrorsAsFormErrors, _TenantFormfieldsMixin):
     """Mixin for every ModelAdmin: rows, objects, filters, form choices,
     actions and delete previews confined to the request's tenant.
 

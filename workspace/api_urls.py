@@ -46,6 +46,16 @@ urlpatterns = [
     ),
     path("meetings/", meetings.MeetingListView.as_view(), name="api-meeting-list"),
     path("meetings/<id:pk>/", meetings.MeetingDetailView.as_view(), name="api-meeting-detail"),
+    path(
+        "meetings/<id:pk>/participants/",
+        meetings.MeetingParticipantListView.as_view(),
+        name="api-meeting-participants",
+    ),
+    path(
+        "meetings/<id:pk>/participants/<id:user_id>/",
+        meetings.MeetingParticipantDetailView.as_view(),
+        name="api-meeting-participant-detail",
+    ),
     path("meetings/<id:pk>/rsvp/", meetings.MeetingRsvpView.as_view(), name="api-meeting-rsvp"),
     path("meetings/<id:pk>/join/", meetings.MeetingJoinView.as_view(), name="api-meeting-join"),
     path("meetings/<id:pk>/leave/", meetings.MeetingLeaveView.as_view(), name="api-meeting-leave"),

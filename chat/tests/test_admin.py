@@ -130,3 +130,61 @@ def test_channel_page_shows_the_newest_messages_inline(admin_client, tenant):
     formset = next(f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "messages").formset
     shown = [form.instance.pk for form in formset.forms]
     assert shown == list(channel.messages.order_by("-created_at", "-id").values_list("pk", flat=True)[:20])
+
+
+# --- the services' rules hold in the admin (a refusal is a form error) --------------
+
+
+def test_a_company_admin_cannot_edit_someone_elses_message(make_tenant_staff, admin_client_for, tenant):
+    message = tenant.messages[0]
+    client = admin_client_for(make_tenant_staff(tenant.company))  # a company admin, not the author
+    url = reverse("admin:chat_message_change", args=[message.pk])
+    response = client.post(url, {**admin_form_data(client.get(url)), "body": "rewritten"})
+    assert response.status_code == 200
+    assert "Only the author may edit a message." in str(response.context["adminform"].form.errors)
+    message.refresh_from_db()
+    assert message.body != "rewritten" and message.edited_at is None
+
+
+def test_a_member_on_the_staff_cannot_delete_others_messages(make_tenant_staff, admin_client_for, tenant):
+    message = tenant.messages[0]
+    client = admin_client_for(make_tenant_staff(tenant.company, role="member"))
+    response = client.post(reverse("admin:chat_message_delete", args=[message.pk]), {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert "Only the author or a company admin may delete a message." in [
+        str(m) for m in response.context["messages"]
+    ]
+    assert Message.objects.filter(pk=message.pk).exists()
+    # The bulk action too: nothing deleted, a message instead of a 500.
+    response = client.post(
+        reverse("admin:chat_message_changelist"),
+        {"action": "delete_selected", "_selected_action": [message.pk], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Message.objects.filter(pk=message.pk).exists()
+
+
+def test_a_member_on_the_staff_cannot_rename_a_channel_they_did_not_create(make_tenant_staff, admin_client_for, tenant):
+    channel = tenant.channels[0]
+    client = admin_client_for(make_tenant_staff(tenant.company, role="member"))
+    url = reverse("admin:chat_channel_change", args=[channel.pk])
+    response = client.post(url, {**admin_form_data(client.get(url)), "name": "renamed"})
+    assert response.status_code == 200
+    assert "creator or a company admin" in str(response.context["adminform"].form.errors)
+    assert Channel.objects.get(pk=channel.pk).name == channel.name
+
+
+def test_membership_read_state_goes_through_the_service(admin_client, tenant, monkeypatch):
+    from chat import services
+
+    membership = tenant.memberships[0]
+    calls = []
+    real = services.membership_update
+    monkeypatch.setattr(services, "membership_update", lambda **kw: calls.append(kw) or real(**kw))
+    url = reverse("admin:chat_channelmembership_change", args=[membership.pk])
+    at = timezone.now().replace(microsecond=0)
+    response = admin_client.post(url, {**admin_form_data(admin_client.get(url)), **split_datetime("last_read_at", at)})
+    assert response.status_code == 302
+    assert [c["last_read_at"] for c in calls] == [at]
+    assert ChannelMembership.objects.get(pk=membership.pk).last_read_at == at

@@ -121,7 +121,7 @@ def test_channel_deleted_while_posting_is_404_and_leaves_no_orphan(client_for, p
     """The channel passes the view's checks, then another request deletes it
     before the message row is committed: the database refuses the row (FK) and
     the API answers 404, as if the channel had been gone before."""
-    from chat import views
+    from chat.views import messages as views
 
     real_create = views.services.message_create
 
@@ -360,7 +360,7 @@ def test_company_admin_deletes_anyones_message_others_may_not(client_for, people
 
 
 def test_message_edited_by_author_after_concurrent_delete_is_404(client_for, people, channel, monkeypatch):
-    from chat import views
+    from chat.views import messages as views
 
     message = message_create(channel=channel, author=people["bob"], body="x")
     real_update = views.services.message_update

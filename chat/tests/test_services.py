@@ -14,6 +14,7 @@ from chat.services import (
     membership_add,
     membership_remove,
     message_bulk_create,
+    message_delete,
     message_create,
     message_update,
     reaction_add,
@@ -227,3 +228,124 @@ def test_membership_factory_and_service_agree_on_tenancy():
     """The factories build tenant-consistent graphs (the service accepts them)."""
     membership = ChannelMembershipFactory()
     assert membership.user.company_id == membership.channel.company_id
+
+
+# --- error codes (mapped to HTTP statuses in workspace/api/exceptions.py) -------------
+
+
+def test_a_taken_channel_name_is_coded_unique_on_name(company, channel):
+    from workspace.db.writes import UNIQUE, error_codes
+
+    with invalid("name") as info:
+        channel_create(company=company, name="general")
+    assert error_codes(info.value) == {UNIQUE}
+    other = channel_create(company=company, name="random")
+    with invalid("name") as info:
+        channel_update(channel=other, name=" general ")
+    assert error_codes(info.value) == {UNIQUE}
+
+
+def test_removing_what_is_not_there_is_coded_not_found(channel, alice, bob):
+    from workspace.db.writes import NOT_FOUND, error_codes
+
+    with invalid("user") as info:
+        membership_remove(channel=channel, user=bob)
+    assert error_codes(info.value) == {NOT_FOUND}
+    message = message_create(channel=channel, author=alice, body="hi")
+    with invalid("emoji") as info:
+        reaction_remove(message=message, user=alice, emoji="👍")
+    assert error_codes(info.value) == {NOT_FOUND}
+
+
+# --- permissions: checked by the services with the ``actor`` they are given ---------
+
+
+@pytest.fixture
+def company_admin(company):
+    from companies.models import User
+
+    return UserFactory(company=company, role=User.Role.ADMIN, username="boss")
+
+
+def test_only_the_creator_or_a_company_admin_manages_a_channel(company, channel, alice, bob, company_admin):
+    from workspace.db.writes import Forbidden
+
+    with pytest.raises(Forbidden, match="creator or a company admin"):
+        channel_update(channel=channel, actor=bob, topic="hijacked")
+    with pytest.raises(Forbidden, match="creator or a company admin"):
+        channel_delete(channel=channel, actor=bob)
+    # An admin of ANOTHER company is no admin here.
+    foreign_admin = UserFactory(company=CompanyFactory(), role="admin")
+    with pytest.raises(Forbidden):
+        channel_update(channel=channel, actor=foreign_admin, topic="hijacked")
+    channel_update(channel=channel, actor=alice, topic="by the creator")
+    channel_update(channel=channel, actor=company_admin, topic="by an admin")
+    channel.refresh_from_db()
+    assert channel.topic == "by an admin"
+    channel_delete(channel=Channel.objects.get(pk=channel.pk), actor=company_admin)
+    assert not Channel.objects.filter(name="general").exists()
+
+
+def test_members_leave_themselves_managers_remove_anyone(channel, alice, bob, company):
+    from workspace.db.writes import Forbidden
+
+    carol = UserFactory(company=company, username="carol")
+    membership_add(channel=channel, user=bob, actor=bob)  # joining a public channel
+    membership_add(channel=channel, user=carol, actor=bob)
+    with pytest.raises(Forbidden, match="member themselves"):
+        membership_remove(channel=channel, user=carol, actor=bob)
+    membership_remove(channel=channel, user=bob, actor=bob)  # leaving
+    membership_remove(channel=channel, user=carol, actor=alice)  # the creator
+    assert set(channel.memberships.values_list("user__username", flat=True)) == {"alice"}
+
+
+def test_only_members_add_people_to_a_private_channel(company, alice, bob):
+    from workspace.db.writes import Forbidden
+
+    private = channel_create(company=company, name="secret", created_by=alice, is_private=True)
+    with pytest.raises(Forbidden, match="private channel"):
+        membership_add(channel=private, user=bob, actor=bob)
+    membership_add(channel=private, user=bob, actor=alice)
+    assert private.memberships.filter(user=bob).exists()
+
+
+def test_only_the_author_edits_author_or_company_admin_deletes(channel, alice, bob, company_admin):
+    from workspace.db.writes import Forbidden
+
+    message = message_create(channel=channel, author=alice, body="mine")
+    for actor in (bob, company_admin):
+        with pytest.raises(Forbidden, match="Only the author may edit"):
+            message_update(message=message, body="theirs", actor=actor)
+    with pytest.raises(Forbidden, match="author or a company admin"):
+        message_delete(message=message, actor=bob)
+    message_update(message=message, body="still mine", actor=alice)
+    assert Message.objects.get(pk=message.pk).body == "still mine"
+    message_delete(message=message, actor=company_admin)
+    assert not Message.objects.filter(pk=message.pk).exists()
+
+
+def test_membership_update_read_state_by_the_member_or_a_manager(channel, alice, bob, company):
+    from django.utils import timezone
+
+    from chat.services import membership_update
+    from workspace.db.writes import Forbidden
+
+    membership = membership_add(channel=channel, user=bob)
+    now = timezone.now()
+    with pytest.raises(Forbidden):
+        membership_update(membership=membership, actor=UserFactory(company=company), last_read_at=now)
+    membership_update(membership=membership, actor=bob, last_read_at=now)
+    assert ChannelMembership.objects.get(pk=membership.pk).last_read_at == now
+    with invalid("joined_at"):
+        membership_update(membership=membership, actor=alice, joined_at=now)
+
+
+def test_members_post_as_themselves(company, channel, alice, bob):
+    from workspace.db.writes import Forbidden
+
+    with pytest.raises(Forbidden, match="Only members of the channel may post"):
+        message_create(channel=channel, author=bob, body="hi", actor=bob)
+    with pytest.raises(Forbidden, match="posted by its author"):
+        message_create(channel=channel, author=alice, body="hi", actor=bob)
+    membership_add(channel=channel, user=bob, actor=bob)
+    assert message_create(channel=channel, author=bob, body="hi", actor=bob).author == bob

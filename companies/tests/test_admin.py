@@ -185,3 +185,76 @@ def test_check_out_action_closes_open_attendances_through_the_service(admin_clie
     assert open_attendance.check_out >= before
     tenant.members[0].refresh_from_db()
     assert tenant.members[0].last_active >= before  # the service's lifecycle effect
+
+
+# --- changes through company_update / user_update, with their rules ----------------
+
+
+def test_changing_a_company_goes_through_the_service(admin_client, tenant, monkeypatch):
+    calls = []
+    real = services.company_update
+    monkeypatch.setattr(services, "company_update", lambda **kw: calls.append(kw) or real(**kw))
+    url = reverse("admin:companies_company_change", args=[tenant.company.pk])
+    response = admin_client.post(url, {"name": "Renamed Inc", "slug": tenant.company.slug})
+    assert response.status_code == 302
+    assert [(c["company"].pk, c.get("name")) for c in calls] == [(tenant.company.pk, "Renamed Inc")]
+    assert Company.objects.get(pk=tenant.company.pk).name == "Renamed Inc"
+
+
+def test_a_member_on_the_staff_cannot_rename_their_company(make_tenant_staff, admin_client_for, tenant):
+    client = admin_client_for(make_tenant_staff(tenant.company, role="member"))
+    url = reverse("admin:companies_company_change", args=[tenant.company.pk])
+    response = client.post(url, {"name": "Hijacked", "slug": tenant.company.slug})
+    assert response.status_code == 200
+    assert "Only an admin of the company may change it." in str(response.context["adminform"].form.errors)
+    assert Company.objects.get(pk=tenant.company.pk).name != "Hijacked"
+
+
+def test_a_member_on_the_staff_cannot_promote_themselves(make_tenant_staff, admin_client_for, tenant):
+    from workspace.tests.admin_forms import admin_form_data
+
+    staff = make_tenant_staff(tenant.company, role="member")
+    client = admin_client_for(staff)
+    url = reverse("admin:companies_user_change", args=[staff.pk])
+    response = client.post(url, {**admin_form_data(client.get(url)), "role": "admin"})
+    assert response.status_code == 200
+    assert "Only an admin of the company may change this." in str(response.context["adminform"].form.errors)
+    assert User.objects.get(pk=staff.pk).role == "member"
+
+
+def test_the_password_page_goes_through_user_update_and_revokes_the_tokens(admin_client, tenant, monkeypatch):
+    from knox.models import AuthToken
+
+    user = tenant.members[0]
+    AuthToken.objects.create(user=user)
+    calls = []
+    real = services.user_update
+    monkeypatch.setattr(services, "user_update", lambda **kw: calls.append(kw["user"].pk) or real(**kw))
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    response = admin_client.post(
+        url, {"password1": "another-long-passphrase", "password2": "another-long-passphrase", "usable_password": "true"}
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert calls == [user.pk]
+    user.refresh_from_db()
+    assert user.check_password("another-long-passphrase")
+    assert not AuthToken.objects.filter(user=user).exists()
+
+
+def test_attendance_admin_writes_through_the_services_with_their_rule(
+    admin_client, make_tenant_staff, admin_client_for, tenant
+):
+    attendance = next(a for a in tenant.attendances if a.check_out is not None)
+    url = reverse("admin:companies_attendance_change", args=[attendance.pk])
+    from workspace.tests.admin_forms import admin_form_data, split_datetime
+
+    later = attendance.check_out + timedelta(minutes=5)
+    # A member on the staff may not correct attendances (theirs or others').
+    member = admin_client_for(make_tenant_staff(tenant.company, role="member"))
+    response = member.post(url, {**admin_form_data(member.get(url)), **split_datetime("check_out", later)})
+    assert response.status_code == 200
+    assert "Only an admin of the company may record or correct" in str(response.context["adminform"].form.errors)
+    response = admin_client.post(url, {**admin_form_data(admin_client.get(url)), **split_datetime("check_out", later)})
+    assert response.status_code == 302
+    attendance.refresh_from_db()
+    assert attendance.check_out.replace(microsecond=0) == later.replace(microsecond=0)

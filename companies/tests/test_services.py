@@ -134,3 +134,92 @@ def test_attendance_factory_builds_non_overlapping_attendances_for_one_user():
     user = UserFactory(company=CompanyFactory())
     first, second = AttendanceFactory(user=user), AttendanceFactory(user=user)
     assert first.check_out <= second.check_in or second.check_out <= first.check_in
+
+
+# --- updates through the allowed-fields helper, with their permission rules --------
+
+
+def test_company_update_by_its_admin_only():
+    from companies.services import company_update
+    from workspace.db.writes import UNIQUE, Forbidden, error_codes
+
+    acme, other = company_create(name="Acme"), company_create(name="Other")
+    admin = UserFactory(company=acme, role=User.Role.ADMIN)
+    with pytest.raises(Forbidden):
+        company_update(company=acme, actor=UserFactory(company=acme), name="Hijacked")
+    with pytest.raises(Forbidden):  # an admin of another company
+        company_update(company=other, actor=admin, name="Hijacked")
+    company_update(company=acme, actor=admin, name=" Acme Inc ")
+    assert Company.objects.get(pk=acme.pk).name == "Acme Inc"
+    with invalid("slug") as info:
+        company_update(company=acme, actor=admin, slug=other.slug)
+    assert error_codes(info.value) == {UNIQUE}
+    with invalid("created_at"):
+        company_update(company=acme, actor=admin, created_at=T0)
+
+
+def test_user_update_password_change_revokes_the_api_tokens():
+    from knox.models import AuthToken
+
+    from companies.services import user_update
+
+    user = UserFactory(company=CompanyFactory())
+    AuthToken.objects.create(user=user)
+    AuthToken.objects.create(user=user)
+    user_update(user=user, actor=user, password="a new one 123")
+    user.refresh_from_db()
+    assert user.check_password("a new one 123")
+    assert not AuthToken.objects.filter(user=user).exists()
+    # A change of name keeps them.
+    AuthToken.objects.create(user=user)
+    user_update(user=user, actor=user, first_name="Ada")
+    assert AuthToken.objects.filter(user=user).count() == 1
+    # An unusable password (None) revokes them too.
+    user_update(user=user, actor=None, password=None)
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    assert not AuthToken.objects.filter(user=user).exists()
+
+
+def test_user_update_permissions():
+    from companies.services import user_update
+    from workspace.db.writes import Forbidden
+
+    company = CompanyFactory()
+    admin = UserFactory(company=company, role=User.Role.ADMIN)
+    ada, bob = UserFactory(company=company), UserFactory(company=company)
+    with pytest.raises(Forbidden):  # a colleague
+        user_update(user=ada, actor=bob, first_name="X")
+    with pytest.raises(Forbidden):  # promoting oneself
+        user_update(user=ada, actor=ada, role=User.Role.ADMIN)
+    with pytest.raises(Forbidden):  # superuser status is the platform's
+        user_update(user=ada, actor=admin, is_superuser=True)
+    user_update(user=ada, actor=admin, role=User.Role.ADMIN, is_active=False)
+    ada.refresh_from_db()
+    assert (ada.role, ada.is_active) == (User.Role.ADMIN, False)
+    with invalid("company"):
+        user_update(user=ada, actor=None, company=CompanyFactory())
+    with invalid("role"):
+        user_update(user=bob, actor=admin, role="owner")
+
+
+def test_attendance_record_update_delete_by_a_company_admin():
+    from companies.services import attendance_delete, attendance_record, attendance_update
+    from workspace.db.writes import Forbidden
+
+    company = CompanyFactory()
+    admin = UserFactory(company=company, role=User.Role.ADMIN)
+    ada = UserFactory(company=company)
+    with pytest.raises(Forbidden):  # not even one's own
+        attendance_record(user=ada, actor=ada, check_in=T0, check_out=T0 + hours(8))
+    day = attendance_record(user=ada, actor=admin, check_in=T0, check_out=T0 + hours(8))
+    with invalid("check_in"):  # overlaps the day
+        attendance_record(user=ada, actor=admin, check_in=T0 + hours(7), check_out=T0 + hours(9))
+    with pytest.raises(ValidationError, match="Check-out must be after check-in"):
+        attendance_update(attendance=day, actor=admin, check_out=T0 - hours(1))
+    attendance_update(attendance=Attendance.objects.get(pk=day.pk), actor=admin, check_out=T0 + hours(9))
+    assert Attendance.objects.get(pk=day.pk).check_out == T0 + hours(9)
+    with pytest.raises(Forbidden):
+        attendance_delete(attendance=day, actor=ada)
+    attendance_delete(attendance=day, actor=admin)
+    assert not Attendance.objects.filter(user=ada).exists()

@@ -99,3 +99,73 @@ def test_filters_by_response_and_company(admin_client, tenant, bystander):
         MeetingParticipant.objects.filter(response="accepted", meeting__company=tenant.company).values_list("pk", flat=True)
     )
     assert shown == expected and shown
+
+
+# --- the services' rules hold in the admin (a refusal is a form error) --------------
+
+
+def test_a_company_admin_who_is_not_the_organizer_cannot_change_a_meeting(make_tenant_staff, admin_client_for, tenant):
+    meeting = tenant.meetings[0]
+    staff = make_tenant_staff(tenant.company)  # a company admin, not the organizer
+    client = admin_client_for(staff)
+    url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
+    response = client.post(url, {**admin_form_data(client.get(url)), "title": "Hijacked"})
+    assert response.status_code == 200
+    assert "Only the organizer may change" in str(response.context["adminform"].form.errors)
+    meeting.refresh_from_db()
+    assert meeting.title != "Hijacked"
+    # Nothing of the refused save is left: no log entry.
+    from django.contrib.admin.models import LogEntry
+
+    assert not LogEntry.objects.filter(user=staff).exists()
+
+
+def test_removing_the_organizers_participation_is_a_form_error(admin_client, tenant):
+    meeting = tenant.meetings[0]
+    url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
+    page = admin_client.get(url)
+    data = admin_form_data(page)
+    formset = page.context["inline_admin_formsets"][0].formset
+    index = next(i for i, form in enumerate(formset.forms) if form.instance.user_id == meeting.organizer_id)
+    data[f"{formset.prefix}-{index}-DELETE"] = "on"
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "The organizer always takes part" in str(response.context["adminform"].form.errors)
+    assert meeting.participations.filter(user=meeting.organizer).exists()
+
+
+def test_deleting_a_participation_goes_through_the_service(admin_client, tenant, monkeypatch):
+    from meetings import services
+
+    participation = MeetingParticipant.objects.filter(meeting=tenant.meetings[0]).exclude(
+        user=tenant.meetings[0].organizer
+    ).first()
+    calls = []
+    real = services.participant_remove
+    monkeypatch.setattr(services, "participant_remove", lambda **kw: calls.append(kw) or real(**kw))
+    url = reverse("admin:meetings_meetingparticipant_delete", args=[participation.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert [c["user"] for c in calls] == [participation.user]
+    assert not MeetingParticipant.objects.filter(pk=participation.pk).exists()
+
+
+def test_a_refused_participation_delete_is_a_message_not_a_500(make_tenant_staff, admin_client_for, tenant):
+    meeting = tenant.meetings[0]
+    participation = meeting.participations.exclude(user=meeting.organizer).first()
+    client = admin_client_for(make_tenant_staff(tenant.company))
+    url = reverse("admin:meetings_meetingparticipant_delete", args=[participation.pk])
+    response = client.post(url, {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert "Only the organizer may add or remove participants." in [str(m) for m in response.context["messages"]]
+    assert MeetingParticipant.objects.filter(pk=participation.pk).exists()
+
+
+def test_editing_a_participation_validates_the_whole_row(admin_client, tenant):
+    participation = next(p for p in tenant.participations if p.joined_at is not None)
+    url = reverse("admin:meetings_meetingparticipant_change", args=[participation.pk])
+    data = admin_form_data(admin_client.get(url))
+    response = admin_client.post(
+        url, {**data, **split_datetime("left_at", participation.joined_at - timedelta(minutes=5))}
+    )
+    assert response.status_code == 200
+    assert "Leaving must not be before joining" in str(response.context["adminform"].form.errors)

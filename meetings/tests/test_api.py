@@ -237,3 +237,79 @@ def test_non_participants_may_not_rsvp_join_or_leave(client_for, people, meeting
     assert client.post(f"/api/meetings/{meeting.pk}/join/").status_code == 403
     assert client.post(f"/api/meetings/{meeting.pk}/leave/").status_code == 403
     assert not MeetingParticipant.objects.filter(meeting=meeting, user=people["carol"]).exists()
+
+
+# --- participants after creation (docs/api.md, "Participants") -----------------------
+
+
+def participants_url(meeting, user=None):
+    base = f"/api/meetings/{meeting.pk}/participants/"
+    return f"{base}{user.pk}/" if user is not None else base
+
+
+def test_organizer_invites_then_removes_a_participant(client_for, people, meeting):
+    client = client_for(people["alice"])
+    response = client.post(participants_url(meeting), {"user": people["carol"].pk}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"user": people["carol"].pk, "response": "pending", "joined_at": None, "left_at": None}
+    # The invited person takes part now: they may RSVP.
+    rsvp = client_for(people["carol"]).post(f"/api/meetings/{meeting.pk}/rsvp/", {"response": "accepted"}, format="json")
+    assert rsvp.status_code == 200
+    assert client.delete(participants_url(meeting, people["carol"])).status_code == 204
+    assert not MeetingParticipant.objects.filter(meeting=meeting, user=people["carol"]).exists()
+    assert client_for(people["carol"]).post(f"/api/meetings/{meeting.pk}/join/").status_code == 403
+
+
+def test_inviting_twice_is_409_and_removing_a_non_participant_is_404(client_for, people, meeting):
+    client = client_for(people["alice"])
+    response = client.post(participants_url(meeting), {"user": people["bob"].pk}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {"user": ["This user is already a participant."]}
+    response = client.delete(participants_url(meeting, people["carol"]))
+    assert response.status_code == 404
+
+
+def test_the_organizer_cannot_be_removed_409(client_for, people, meeting):
+    response = client_for(people["alice"]).delete(participants_url(meeting, people["alice"]))
+    assert response.status_code == 409
+    assert response.json() == {"user": ["The organizer always takes part in their meeting."]}
+
+
+def test_only_the_organizer_manages_participants_403_before_400(client_for, people, meeting):
+    # Neither a participant nor the company admin: the organizer only (as for
+    # every change of a meeting), and the refusal comes before the body's check.
+    for name in ("bob", "admin"):
+        client = client_for(people[name])
+        response = client.post(participants_url(meeting), {"user": "nope"}, format="json")
+        assert response.status_code == 403
+        assert response.json() == {"detail": "Only the organizer may add or remove participants."}
+        assert client.delete(participants_url(meeting, people["bob"])).status_code == 403
+    assert MeetingParticipant.objects.filter(meeting=meeting, user=people["bob"]).exists()
+
+
+def test_participants_of_another_tenant(client_for, people, meeting, other_company):
+    stranger = UserFactory(company=other_company)
+    client = client_for(people["alice"])
+    response = client.post(participants_url(meeting), {"user": stranger.pk}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["user"]
+    assert client.delete(participants_url(meeting, stranger)).status_code == 404
+    # Another tenant's meeting is a 404, for its own organizer's peers too.
+    theirs = MeetingFactory(company=other_company)
+    outsider = client_for(theirs.organizer)
+    assert outsider.post(participants_url(meeting), {"user": stranger.pk}, format="json").status_code == 404
+    assert client.post(participants_url(theirs), {"user": people["bob"].pk}, format="json").status_code == 404
+
+
+def test_a_private_meeting_stays_hidden_and_its_removed_participant_loses_it(client_for, people, start, company):
+    private = channel_create(company=company, name="secret", created_by=people["bob"], is_private=True)
+    hidden = meeting_create(organizer=people["bob"], title="secret", starts_at=start,
+                            ends_at=start + timedelta(hours=1), channel=private)
+    carol = client_for(people["carol"])
+    # Not visible to carol: she cannot invite herself (404, not 403).
+    assert carol.post(participants_url(hidden), {"user": people["carol"].pk}, format="json").status_code == 404
+    organizer = client_for(people["bob"])
+    assert organizer.post(participants_url(hidden), {"user": people["carol"].pk}, format="json").status_code == 201
+    assert carol.get(f"/api/meetings/{hidden.pk}/").status_code == 200
+    assert organizer.delete(participants_url(hidden, people["carol"])).status_code == 204
+    assert carol.get(f"/api/meetings/{hidden.pk}/").status_code == 404

@@ -19,8 +19,11 @@ from meetings.services import (
     participant_add,
     participant_join,
     participant_leave,
+    participant_remove,
     participant_rsvp,
+    participant_update,
 )
+from workspace.db.writes import CONFLICT, NOT_FOUND, UNIQUE, Forbidden, error_codes
 from workspace.testing import invalid
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +160,7 @@ def test_participant_rsvp(meeting, colleague, company):
     assert responses(meeting)["carl"] == "tentative"
     with invalid("response"):
         participant_rsvp(meeting=meeting, user=colleague, response="maybe")
-    with invalid("user"):  # not invited
+    with pytest.raises(Forbidden, match="Only participants"):  # not invited
         participant_rsvp(meeting=meeting, user=UserFactory(company=company), response="accepted")
 
 
@@ -179,10 +182,96 @@ def test_participant_leave_without_joining_is_refused(meeting, colleague):
 
 
 def test_a_stranger_cannot_join(meeting, stranger):
-    with invalid("user"):
+    with pytest.raises(Forbidden, match="Only participants"):
         participant_join(meeting=meeting, user=stranger)
 
 
 def test_factories_build_tenant_consistent_meetings():
     meeting = MeetingFactory()
     assert meeting.organizer.company_id == meeting.company_id
+
+
+def test_participant_add_duplicate_is_coded_unique(meeting, colleague):
+    with pytest.raises(ValidationError) as info:
+        participant_add(meeting=meeting, user=colleague)
+    assert error_codes(info.value) == {UNIQUE}
+
+
+def test_participant_remove_takes_the_person_off(meeting, colleague, organizer):
+    participant_remove(meeting=meeting, user=colleague, actor=organizer)
+    assert responses(meeting) == {"olga": "accepted"}
+    with pytest.raises(ValidationError) as info:  # not (any more) a participant
+        participant_remove(meeting=meeting, user=colleague, actor=organizer)
+    assert error_codes(info.value) == {NOT_FOUND}
+
+
+def test_the_organizer_cannot_be_removed(meeting, organizer):
+    with pytest.raises(ValidationError) as info:
+        participant_remove(meeting=meeting, user=organizer, actor=organizer)
+    assert error_codes(info.value) == {CONFLICT}
+    assert meeting.participations.filter(user=organizer).exists()
+
+
+def test_participant_update_validates_the_whole_row(meeting, colleague, organizer):
+    participation = meeting.participations.get(user=colleague)
+    participant_update(participation=participation, actor=organizer, response="declined", joined_at=START)
+    participation.refresh_from_db()
+    assert (participation.response, participation.joined_at) == ("declined", START)
+    with pytest.raises(ValidationError, match="Leaving must not be before joining"):
+        participant_update(participation=participation, actor=organizer, left_at=START - timedelta(minutes=1))
+    with invalid("user"):
+        participant_update(participation=participation, actor=organizer, user=organizer)
+    participation.refresh_from_db()
+    assert participation.left_at is None
+
+
+# --- permissions: the organizer's rules, checked by the services (actor) ---------------
+
+
+@pytest.fixture
+def company_admin(company):
+    from companies.models import User
+
+    return UserFactory(company=company, role=User.Role.ADMIN)
+
+
+def test_only_the_organizer_changes_or_cancels_a_meeting(meeting, colleague, company_admin, stranger):
+    for actor in (colleague, company_admin, stranger):
+        with pytest.raises(Forbidden, match="Only the organizer may change"):
+            meeting_update(meeting=meeting, actor=actor, title="Hijacked")
+        with pytest.raises(Forbidden, match="Only the organizer may change"):
+            meeting_delete(meeting=meeting, actor=actor)
+    meeting.refresh_from_db()
+    assert meeting.title == "Planning"
+    meeting_update(meeting=meeting, actor=meeting.organizer, title="Retro")
+    meeting_delete(meeting=meeting, actor=meeting.organizer)
+    assert not Meeting.objects.exists()
+
+
+def test_only_the_organizer_adds_or_removes_participants(meeting, colleague, company_admin, company):
+    dora = UserFactory(company=company, username="dora")
+    for actor in (colleague, company_admin):
+        with pytest.raises(Forbidden, match="Only the organizer may add or remove"):
+            participant_add(meeting=meeting, user=dora, actor=actor)
+        with pytest.raises(Forbidden, match="Only the organizer may add or remove"):
+            participant_remove(meeting=meeting, user=colleague, actor=actor)
+    assert responses(meeting) == {"olga": "accepted", "carl": "pending"}
+    participant_add(meeting=meeting, user=dora, actor=meeting.organizer)
+    assert responses(meeting)["dora"] == "pending"
+
+
+def test_a_participation_is_changed_by_the_organizer_or_the_participant(meeting, colleague, company):
+    participation = meeting.participations.get(user=colleague)
+    with pytest.raises(Forbidden):
+        participant_update(participation=participation, actor=UserFactory(company=company), response="accepted")
+    participant_update(participation=participation, actor=colleague, response="tentative")
+    assert responses(meeting)["carl"] == "tentative"
+
+
+def test_a_platform_superuser_acts_as_the_platform(meeting):
+    from companies.models import User
+
+    root = User.objects.create_superuser("root2", "r@example.com", "pw")
+    meeting_update(meeting=meeting, actor=root, title="Moderated")
+    meeting.refresh_from_db()
+    assert meeting.title == "Moderated"

@@ -1,11 +1,17 @@
 """Error handling of the API: every error is a JSON 4xx, never a 500.
 
 DRF handles its own exceptions; this handler adds what the services and the
-database raise:
+database raise. It is the ONE place where a service's refusal becomes an HTTP
+status, by the codes the services give (workspace/db/writes.py); views do not
+catch service errors to translate them:
 
+- ``Forbidden`` (a service's permission rule, code ``forbidden``) -> 403
+  ``{"detail": ...}``.
 - ``django.core.exceptions.ValidationError`` (services, ``full_clean``) -> 400
-  with field errors (``__all__`` becomes ``non_field_errors``), or 409 when the
-  error is a uniqueness violation (code ``unique``).
+  with field errors (``__all__`` becomes ``non_field_errors``); 409 with the
+  same field errors when a message is coded ``unique`` (a duplicate) or
+  ``conflict`` (the current state refuses it); 404 ``{"detail": ...}`` when
+  coded ``not_found`` (the row to act on is not there).
 - ``IntegrityError`` (a constraint the database refused, typically a race the
   Python checks could not see) -> 409 ``{"detail": ...}``.
 - ``DataError`` (a value the database cannot store) -> 400 ``{"detail": ...}``.
@@ -27,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from workspace import errors
+from workspace.db.writes import CONFLICT_CODES, NOT_FOUND, Forbidden, error_codes
 
 
 class BadRequest(exceptions.APIException):
@@ -55,14 +62,14 @@ def error_dict(exc: DjangoValidationError, *, rename: dict[str, str] | None = No
     return result
 
 
-def is_unique_violation(exc: DjangoValidationError) -> bool:
-    errors = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
-    return any(error.code in {"unique", "unique_together"} for group in errors for error in group)
-
-
-def conflict(exc: DjangoValidationError, *, rename: dict[str, str] | None = None) -> Conflict:
-    """Turn a service's ``ValidationError`` into a 409 with the same field errors."""
-    return Conflict(error_dict(exc, rename=rename))
+def api_error(exc: DjangoValidationError) -> exceptions.APIException:
+    """A service's ``ValidationError`` as the API's error, by its codes."""
+    codes = error_codes(exc)
+    if NOT_FOUND in codes:
+        return exceptions.NotFound(exc.messages[0])
+    if codes & CONFLICT_CODES:
+        return Conflict(error_dict(exc))
+    return exceptions.ValidationError(error_dict(exc))
 
 
 def bad_request(exc: DjangoValidationError, *, rename: dict[str, str] | None = None):
@@ -70,8 +77,10 @@ def bad_request(exc: DjangoValidationError, *, rename: dict[str, str] | None = N
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
-        exc = conflict(exc) if is_unique_violation(exc) else bad_request(exc)
+    if isinstance(exc, Forbidden):
+        exc = exceptions.PermissionDenied(exc.message)
+    elif isinstance(exc, DjangoValidationError):
+        exc = api_error(exc)
     elif isinstance(exc, ObjectDoesNotExist | ObjectNotUpdated):
         exc = exceptions.NotFound("Not found (deleted meanwhile).")
     elif isinstance(exc, IntegrityError):

@@ -1,7 +1,8 @@
 """Admin fixtures: two populated tenants, a company's staff member with every
 permission, a platform superuser, and logged-in admin clients for them
 (workspace/tests/test_admin_tenancy.py; docs/architecture.md, "Admin tenant
-scoping")."""
+scoping"). ``make_tenant_staff`` and ``admin_client_for`` are in the root
+conftest.py (the apps' admin tests use them too)."""
 
 import pytest
 
@@ -12,25 +13,6 @@ def tenant_pair(db):
     from workspace.testing import build_populated_tenant
 
     return build_populated_tenant(), build_populated_tenant()
-
-
-@pytest.fixture
-def make_tenant_staff(db):
-    """``make_tenant_staff(company)``: a staff member of ``company`` holding
-    every permission there is (view, add, change, delete on every model):
-    only the tenant scoping stands between them and other tenants' rows."""
-
-    def make(company, **fields):
-        from django.contrib.auth.models import Permission
-
-        from companies.factories import UserFactory
-        from companies.models import User
-
-        user = UserFactory(company=company, is_staff=True, role=User.Role.ADMIN, **fields)
-        user.user_permissions.set(Permission.objects.all())
-        return User.objects.get(pk=user.pk)  # no cached permissions
-
-    return make
 
 
 @pytest.fixture
@@ -45,20 +27,6 @@ def platform_superuser(db):
     from companies.models import User
 
     return User.objects.create_superuser("platform-root", "platform-root@example.com", "pw")
-
-
-@pytest.fixture
-def admin_client_for(db):
-    """``admin_client_for(user)``: a Django test client logged in as ``user``
-    (session login, as the admin site uses)."""
-    from django.test import Client
-
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

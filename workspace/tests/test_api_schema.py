@@ -26,6 +26,8 @@ CONTRACT = {
     "/api/messages/{id}/reactions/{emoji}/": {"delete"},
     "/api/meetings/": {"get", "post"},
     "/api/meetings/{id}/": {"get", "patch", "delete"},
+    "/api/meetings/{id}/participants/": {"post"},
+    "/api/meetings/{id}/participants/{user_id}/": {"delete"},
     "/api/meetings/{id}/rsvp/": {"post"},
     "/api/meetings/{id}/join/": {"post"},
     "/api/meetings/{id}/leave/": {"post"},

@@ -5,10 +5,12 @@ most privileged role, and a plain member) naming an object of tenant A gets
 exactly the 404 of a missing id, and tenant A's rows are unchanged.
 """
 
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
 
+from meetings.services import meeting_create
 from workspace.testing import build_populated_tenant, diff_snapshots, snapshot_tenant_rows
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,8 @@ def object_routes(a, b):
         ("get", f"/api/meetings/{meeting.pk}/", None),
         ("patch", f"/api/meetings/{meeting.pk}/", {"title": "pwned", **when}),
         ("delete", f"/api/meetings/{meeting.pk}/", None),
+        ("post", f"/api/meetings/{meeting.pk}/participants/", {"user": b.admin.pk}),
+        ("delete", f"/api/meetings/{meeting.pk}/participants/{user.pk}/", None),
         ("post", f"/api/meetings/{meeting.pk}/rsvp/", {"response": "declined"}),
         ("post", f"/api/meetings/{meeting.pk}/join/", None),
         ("post", f"/api/meetings/{meeting.pk}/leave/", None),
@@ -75,7 +79,7 @@ def test_every_object_route_answers_404_to_another_tenant(client_for, tenants, r
         missing = getattr(client, method)(missing_path(path, a), body, format="json")
         assert missing.status_code == 404, (method, missing_path(path, a))
         checked += 1
-    assert checked == 21
+    assert checked == 23
     assert diff_snapshots(before, snapshot_tenant_rows(a.company)) == []
 
 
@@ -99,6 +103,14 @@ def test_ids_of_another_tenant_in_bodies_and_filters_read_as_missing(client_for,
     assert response.status_code == 400 and "participants" in response.json()
     response = client.post("/api/meetings/", {**when, "channel": a.channels[0].pk}, format="json")
     assert response.status_code == 400 and "channel" in response.json()
+    own_meeting = meeting_create(
+        organizer=b.admin, title="x", starts_at=datetime(2031, 1, 1, 10, tzinfo=UTC),
+        ends_at=datetime(2031, 1, 1, 11, tzinfo=UTC),
+    )
+    response = client.post(f"/api/meetings/{own_meeting.pk}/participants/", {"user": a.members[0].pk}, format="json")
+    assert response.status_code == 400 and "user" in response.json()
+    response = client.delete(f"/api/meetings/{own_meeting.pk}/participants/{a.members[0].pk}/")
+    assert response.status_code == 404
     # A's member in B's channel path: not a member here.
     response = client.delete(f"/api/channels/{own_channel.pk}/members/{a.members[0].pk}/")
     assert response.status_code == 404
