@@ -146,12 +146,12 @@ class ChannelAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
                 membership.save(update_fields=["last_read_at"])
 
     def delete_model(self, request, obj):
-        services.channel_delete(channel=obj)
+        services.channel_delete(channel=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for channel in list(queryset):
-                services.channel_delete(channel=channel)
+                services.channel_delete(channel=channel, actor=request.user)
 
     @admin.action(description="Recompute last message time of the selected channels")
     def recompute_last_message_at(self, request, queryset):

@@ -176,7 +176,7 @@ class ChannelDetailView(ChannelScopedView):
         channel = self.get_channel()
         if not _may_manage(request.user, channel):
             raise PermissionDenied(CHANNEL_MANAGERS)
-        services.channel_delete(channel=channel)
+        services.channel_delete(channel=channel, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

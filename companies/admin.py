@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from companies import services
-from companies.models import Attendance, Company, User
+from companies.models import Attendance, Company, DeletionReceipt, User
 from workspace.adminkit import (
     FixedOnChangeMixin,
     IsNullFilter,
@@ -98,12 +98,12 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
         return actions
 
     def delete_model(self, request, obj):
-        services.company_purge(company=obj)
+        services.company_purge(company=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for company in list(queryset):
-                services.company_purge(company=company)
+                services.company_purge(company=company, actor=request.user)
 
     def get_deleted_objects(self, objs, request):
         """What the cascade removes, per table: counted with one set-based
@@ -253,12 +253,12 @@ class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
         adopt(obj, User.objects.get(pk=created.pk))
 
     def delete_model(self, request, obj):
-        services.user_erase(user=obj)
+        services.user_erase(user=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for user in list(queryset):
-                services.user_erase(user=user)
+                services.user_erase(user=user, actor=request.user)
 
 
 class OpenFilter(IsNullFilter):
@@ -320,3 +320,46 @@ class AttendanceAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
         self.message_user(request, f"Checked out {done} attendance(s).", messages.SUCCESS)
         for line in failed:
             self.message_user(request, line, messages.ERROR)
+
+
+@admin.register(DeletionReceipt)
+class DeletionReceiptAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    """Deletion receipts, read-only (append-only in the model and, on
+    PostgreSQL, in the database): a company's staff sees its own company's,
+    superusers every receipt, including those of purged companies."""
+
+    tenant_path = "company_id"
+    list_display = ["created_at", "kind", "subject", "company_slug", "actor_username", "total_rows", "run", "batch"]
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["subject", "company_slug", "company_name", "actor_username", "checksum"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "kind",
+        "created_at",
+        "company_id",
+        "company_name",
+        "company_slug",
+        "subject",
+        "actor_id",
+        "actor_username",
+        "counts",
+        "detached",
+        "checksums",
+        "checksum",
+        "run",
+        "batch",
+        "parameters",
+    ]
+
+    @admin.display(description="rows deleted")
+    def total_rows(self, obj):
+        return obj.total
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

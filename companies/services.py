@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from companies.models import Attendance, Company, User
+from companies.models import Attendance, Company, DeletionReceipt, User
+from companies.receipts import ReceiptAccumulator
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
 from workspace.tenancy import lock_tenant
 
@@ -26,7 +27,58 @@ def company_create(*, name: str, slug: str | None = None) -> Company:
     return company
 
 
-def company_purge(*, company: Company) -> None:
+# --- Deletion receipts (docs/lifecycle.md, "Deletion receipts") -------------
+
+
+def receipt_record(
+    *,
+    kind: str,
+    subject: str,
+    company: Company | None = None,
+    company_id: int | None = None,
+    actor: User | None = None,
+    accumulator: ReceiptAccumulator,
+    run=None,
+    batch: int | None = None,
+    parameters: dict | None = None,
+    at: datetime | None = None,
+) -> DeletionReceipt:
+    """Append a receipt for a delete, from the counts and id checksums an
+    accumulator gathered. Call it inside the delete's own transaction: the
+    receipt commits (or rolls back) with the delete it proves.
+
+    ``company`` is snapshotted (id, name, slug: no foreign key, so the receipt
+    survives the company's purge); ``company_id`` alone when the row is
+    already gone. ``actor`` likewise (id and username); None: the system (a
+    scheduled run).
+    """
+    if company is not None:
+        company_id, name, slug = company.pk, company.name, company.slug
+    else:
+        name = slug = ""
+        if company_id is not None:
+            row = Company.objects.filter(pk=company_id).values_list("name", "slug").first()
+            name, slug = row if row else ("", "")
+    receipt = DeletionReceipt(
+        kind=kind,
+        subject=subject,
+        company_id=company_id,
+        company_name=name,
+        company_slug=slug,
+        actor_id=getattr(actor, "pk", None),
+        actor_username=getattr(actor, "username", "") or "",
+        run=run,
+        batch=batch,
+        parameters=parameters or {},
+        created_at=at or timezone.now(),
+        **accumulator.receipt_fields(),
+    )
+    receipt.full_clean()
+    receipt.save()
+    return receipt
+
+
+def company_purge(*, company: Company, actor: User | None = None) -> None:
     """Delete a tenant and everything it owns in one statement.
 
     Every FK below the company carries ``ON DELETE CASCADE`` / ``SET NULL`` in
@@ -43,9 +95,17 @@ def company_purge(*, company: Company) -> None:
     ``statement_timeout`` (workspace/db/timeouts.py; the admin runs this in a
     request): it is lifted for this transaction only.
 
+    A deletion receipt (kind ``company_purge``) is written in the same
+    transaction; it has no foreign key to the company, so it survives it.
+    Its id checksums stream every id of the tenant once (one query per
+    table): the online purge of a large tenant accumulates them per batch
+    instead (``ReceiptAccumulator``).
+
     Counted and timed (``workspace_company_purges_total{outcome}``,
     ``workspace_company_purge_duration_seconds``; workspace/metrics.py).
     """
+    from companies.selectors import company_purge_preview
+
     started = time.perf_counter()
     outcome = "failed"
     try:
@@ -53,10 +113,33 @@ def company_purge(*, company: Company) -> None:
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute("SET LOCAL statement_timeout = 0")
+                    # The tenant's writes in flight finish first and later
+                    # ones wait (the gate of lock_tenant): the receipt's
+                    # counts are exactly what the cascade removes.
+                    cursor.execute(
+                        f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
+                        "WHERE id = %s FOR UPDATE",
+                        [company.pk],
+                    )
+            snapshot = Company.objects.filter(pk=company.pk).first()
+            if snapshot is None:  # purged already: nothing to delete, no receipt
+                outcome = "ok"
+                company.pk = None
+                return
+            impact = company_purge_preview(company=snapshot)
+            accumulator = ReceiptAccumulator.from_impact(impact)
+            with connection.cursor() as cursor:
                 cursor.execute(
                     f"DELETE FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s",
                     [company.pk],
                 )
+            receipt_record(
+                kind=DeletionReceipt.Kind.COMPANY_PURGE,
+                subject=impact.subject,
+                company=snapshot,
+                actor=actor,
+                accumulator=accumulator,
+            )
         outcome = "ok"
     finally:
         COMPANY_PURGE_SECONDS.observe(time.perf_counter() - started)
@@ -64,7 +147,7 @@ def company_purge(*, company: Company) -> None:
     company.pk = None
 
 
-def user_erase(*, user: User) -> None:
+def user_erase(*, user: User, actor: User | None = None) -> None:
     """Erase a person and everything the delete policy ties to them (their
     messages with the replies to them, reactions, memberships, attendances,
     organized meetings), at database speed.
@@ -78,9 +161,13 @@ def user_erase(*, user: User) -> None:
     The user row is locked first: a message of this user being posted
     concurrently either committed before (its channel is found) or fails its
     FK check after the erasure; it cannot vanish in the cascade unseen.
+
+    A deletion receipt (kind ``user_erase``: counts per table, id checksums)
+    is written in the same transaction.
     """
     from chat.models import Message
     from chat.services import channel_recompute_last_message
+    from companies.selectors import user_erase_preview
 
     with transaction.atomic():
         lock_tenant(user.company_id)
@@ -89,11 +176,20 @@ def user_erase(*, user: User) -> None:
         channel_ids = list(
             Message.objects.filter(author_id=user.pk).values_list("channel_id", flat=True).distinct()
         )
+        impact = user_erase_preview(user=user)
+        accumulator = ReceiptAccumulator.from_impact(impact)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id = %s", [user.pk]
             )
         channel_recompute_last_message(channel_ids=channel_ids)
+        receipt_record(
+            kind=DeletionReceipt.Kind.USER_ERASE,
+            subject=impact.subject,
+            company_id=user.company_id,
+            actor=actor,
+            accumulator=accumulator,
+        )
     user.pk = None
 
 
