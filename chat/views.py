@@ -30,6 +30,7 @@ from chat.serializers import (
     ReactionCreateSerializer,
     ReactionSerializer,
 )
+from companies.serializers import ImpactSerializer
 from workspace.api.exceptions import Conflict, bad_request, conflict
 from workspace.api.filters import IdFilter, UtcIsoDateTimeFilter
 from workspace.api.pagination import NewestFirstCursorPagination, WindowCountPagination
@@ -178,6 +179,19 @@ class ChannelDetailView(ChannelScopedView):
             raise PermissionDenied(CHANNEL_MANAGERS)
         services.channel_delete(channel=channel, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelDeletePreviewView(ChannelScopedView):
+    @extend_schema(
+        operation_id="channels_delete_preview",
+        summary="What deleting this channel would delete, per table (creator or company admin)",
+        responses=responses({200: ImpactSerializer}, not_found=True, forbidden=CHANNEL_MANAGERS),
+    )
+    def get(self, request, pk):
+        channel = self.get_channel()
+        if not _may_manage(request.user, channel):
+            raise PermissionDenied(CHANNEL_MANAGERS)
+        return Response(selectors.channel_delete_preview(channel=channel).as_dict())
 
 
 NOT_A_MEMBER = "Only members of the channel have a read state: join it first."

@@ -22,6 +22,7 @@ from companies import services
 from companies.models import Attendance, Company, DeletionReceipt, User
 from workspace.adminkit import (
     FixedOnChangeMixin,
+    ImpactPreviewAdminMixin,
     IsNullFilter,
     TenantScopedAdmin,
     adopt,
@@ -38,11 +39,13 @@ ESCALATION_FIELDS = ("is_superuser", "groups", "user_permissions")
 
 @admin.register(Company)
 class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at", "people", "channel_count", "meeting_count"]
+    list_display = [
+        "name", "slug", "created_at", "people", "channel_count", "meeting_count", "message_retention_days"
+    ]
     search_fields = ["name", "slug"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "next_retention_run"]
     prepopulated_fields = {"slug": ("name",)}
     ordering = ["name"]
 
@@ -67,6 +70,23 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_platform_user(request) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="next retention run would delete")
+    def next_retention_run(self, obj):
+        """The retention preview (docs/lifecycle.md): exact counts per table
+        of what the next run would delete, were it now."""
+        from chat.selectors import retention_preview
+
+        if obj is None or obj.pk is None:
+            return "-"
+        impact = retention_preview(company=obj)
+        if impact is None:
+            return "Nothing: retention is off (messages are kept)."
+        counts = impact.counts()
+        if not counts:
+            return f"Nothing: no message older than {obj.message_retention_days} days."
+        listed = ", ".join(f"{table}: {count}" for table, count in counts.items())
+        return f"Messages created before {impact.parameters['cutoff']}: {listed}."
 
     @admin.display(description="people", ordering="_people")
     def people(self, obj):
@@ -183,7 +203,7 @@ class LastActiveFilter(IsNullFilter):
 
 
 @admin.register(User)
-class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
+class UserAdmin(ImpactPreviewAdminMixin, TenantScopedAdmin, BaseUserAdmin):
     form = WorkspaceUserChangeForm
     add_form = WorkspaceUserCreationForm
     list_display = [
@@ -251,6 +271,11 @@ class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
         )
         User.objects.filter(pk=created.pk).update(password=obj.password)
         adopt(obj, User.objects.get(pk=created.pk))
+
+    def impact_for(self, obj):
+        from companies.selectors import user_erase_preview
+
+        return user_erase_preview(user=obj)
 
     def delete_model(self, request, obj):
         services.user_erase(user=obj, actor=request.user)

@@ -27,6 +27,21 @@ def company_create(*, name: str, slug: str | None = None) -> Company:
     return company
 
 
+@transaction.atomic
+def company_set_retention(*, company: Company, days: int | None) -> Company:
+    """Set ``message_retention_days`` (null: keep messages forever; else 1 to
+    36500). A ``ValidationError`` on ``message_retention_days`` otherwise; the
+    database refuses the same (``companies_company_retention_days_range``).
+    The next retention run applies it (docs/lifecycle.md, "Retention")."""
+    lock_tenant(company.pk)
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise ValidationError({"message_retention_days": "Enter a whole number of days, or null."})
+    company.message_retention_days = days
+    company.full_clean(exclude=["slug", "name"])
+    company.save(update_fields=["message_retention_days"])
+    return company
+
+
 # --- Deletion receipts (docs/lifecycle.md, "Deletion receipts") -------------
 
 
