@@ -394,13 +394,28 @@ def _retention_batch(
     with transaction.atomic():
         lock_tenant(company.pk)
         expired = retention_expired(company_id=company.pk, cutoff=cutoff).order_by("created_at", "id")
-        if connection.features.has_select_for_update:
-            # Replies and reactions to a locked message wait, then fail
-            # their FK check: the receipt counts exactly what goes.
-            expired = expired.select_for_update(of=("self",))
         ids = list(expired.values_list("pk", flat=True)[:batch_size])
         if not ids:
             return None
+        if connection.features.has_select_for_update:
+            # Lock order: the channels first (id order, as every recompute),
+            # then the messages. A post takes its channel's row lock
+            # (channel_touch) before its deferred FK checks run at commit, so
+            # locking the messages first could deadlock with a reply in
+            # flight. Locked messages make a reply or a reaction to them wait,
+            # then fail its FK check: the receipt counts exactly what goes.
+            channel_ids = sorted(set(Message.objects.filter(pk__in=ids).values_list("channel_id", flat=True)))
+            list(
+                Channel.objects.filter(pk__in=channel_ids)
+                .select_for_update(no_key=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            ids = list(
+                Message.objects.filter(pk__in=ids).select_for_update().order_by("pk").values_list("pk", flat=True)
+            )
+            if not ids:  # deleted meanwhile by another path: pick again
+                return ReceiptAccumulator(), []
         impact = plan(
             kind=DeletionReceipt.Kind.RETENTION_RUN,
             subject=f"messages of company {company.pk} older than {days} days",
@@ -473,6 +488,8 @@ def retention_apply(
         if done is None:
             break
         accumulator, channel_ids = done
+        if not accumulator.counts:
+            continue
         seconds = time.perf_counter() - started
         result.batches += 1
         result.max_batch_seconds = max(result.max_batch_seconds, seconds)
