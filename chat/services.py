@@ -381,19 +381,28 @@ class RetentionResult:
 
 
 def _retention_batch(
-    *, company: Company, cutoff: datetime, batch_size: int, run: uuid.UUID, number: int, days: int, actor
+    *,
+    company: Company,
+    channel_id: int,
+    cutoff: datetime,
+    batch_size: int,
+    run: uuid.UUID,
+    number: int,
+    days: int,
+    actor,
 ) -> tuple[ReceiptAccumulator, list[int]] | None:
     """One short transaction: pick the ``batch_size`` oldest expired
-    messages, lock them with the replies under them, delete them (the
-    database cascades replies and reactions), recompute ``last_message_at``
-    of their channels and append the batch's receipt. None when nothing is
-    left to delete."""
-    from chat.selectors import retention_expired
+    messages of one channel (a backward range scan of the ``(channel,
+    -created_at, -id)`` index: no sort of the whole tenant's expired
+    messages per batch), lock them with the replies under them, delete them
+    (the database cascades replies and reactions), recompute
+    ``last_message_at`` of their channel(s) and append the batch's receipt.
+    None when the channel has nothing left to delete."""
     from workspace.integrity.impact import plan
 
     with transaction.atomic():
         lock_tenant(company.pk)
-        expired = retention_expired(company_id=company.pk, cutoff=cutoff).order_by("created_at", "id")
+        expired = Message.objects.filter(channel_id=channel_id, created_at__lt=cutoff).order_by("created_at", "id")
         ids = list(expired.values_list("pk", flat=True)[:batch_size])
         if not ids:
             return None
@@ -474,37 +483,44 @@ def retention_apply(
 
     result.cutoff = retention_cutoff(days=days, now=now)
     result.run = uuid.uuid4()
-    while True:
-        started = time.perf_counter()
-        done = _retention_batch(
-            company=company,
-            cutoff=result.cutoff,
-            batch_size=batch_size,
-            run=result.run,
-            number=result.batches + 1,
-            days=days,
-            actor=actor,
-        )
-        if done is None:
-            break
-        accumulator, channel_ids = done
-        if not accumulator.counts:
-            continue
-        seconds = time.perf_counter() - started
-        result.batches += 1
-        result.max_batch_seconds = max(result.max_batch_seconds, seconds)
-        result.accumulator.merge(accumulator)
-        if on_batch is not None:
-            on_batch(
-                RetentionBatch(
-                    company_id=company.pk,
-                    number=result.batches,
-                    counts=dict(accumulator.counts),
-                    channel_ids=channel_ids,
-                    seconds=seconds,
-                )
+    # Channel by channel (a channel created during the run has nothing
+    # expired); within a channel, oldest first.
+    channel_ids = list(Channel.objects.filter(company_id=company.pk).order_by("pk").values_list("pk", flat=True))
+    for channel_id in channel_ids:
+        while True:
+            started = time.perf_counter()
+            done = _retention_batch(
+                company=company,
+                channel_id=channel_id,
+                cutoff=result.cutoff,
+                batch_size=batch_size,
+                run=result.run,
+                number=result.batches + 1,
+                days=days,
+                actor=actor,
             )
+            if done is None:
+                break
+            accumulator, touched = done
+            if accumulator.counts:
+                _retention_batch_done(result, accumulator, touched, time.perf_counter() - started, on_batch)
     return result
+
+
+def _retention_batch_done(result, accumulator, channel_ids, seconds, on_batch) -> None:
+    result.batches += 1
+    result.max_batch_seconds = max(result.max_batch_seconds, seconds)
+    result.accumulator.merge(accumulator)
+    if on_batch is not None:
+        on_batch(
+            RetentionBatch(
+                company_id=result.company_id,
+                number=result.batches,
+                counts=dict(accumulator.counts),
+                channel_ids=channel_ids,
+                seconds=seconds,
+            )
+        )
 
 
 def retention_run_all(
