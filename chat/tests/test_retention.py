@@ -111,7 +111,7 @@ def test_a_batch_is_bounded_and_costs_the_same_number_of_queries():
     per_batch = [b - a for (_, a), (_, b) in zip(counts, counts[1:])]
     # same statements whatever the batch; the first batch of a channel also
     # carries the empty probe that ended the previous channel
-    assert len(per_batch) == 10 and len(set(per_batch)) <= 2 and max(per_batch) - min(per_batch) <= 4
+    assert len(per_batch) == 10 and len(set(per_batch)) <= 2 and max(per_batch) - min(per_batch) <= 6
     assert max(n for n, _ in counts) == 2  # one expired root (+ its newer reply)
 
 
