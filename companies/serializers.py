@@ -135,6 +135,12 @@ class CompanySettingsUpdateSerializer(serializers.Serializer):
 class RetentionPreviewQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(required=False, min_value=1, max_value=36500)
 
+    def to_internal_value(self, data):
+        # DRF skips an empty optional field; ``?days=`` is not "no days".
+        if "days" in data and str(data.get("days", "")).strip() == "":
+            raise serializers.ValidationError({"days": ["A valid integer is required."]})
+        return super().to_internal_value(data)
+
 
 class DeletionReceiptSerializer(serializers.ModelSerializer):
     counts = serializers.DictField(child=serializers.IntegerField(min_value=0), read_only=True)

@@ -88,7 +88,8 @@ def test_retention_setting_and_its_preview(admin_api, member_api, tenant):
     ).count() + Message.objects.filter(parent__created_at__lt=timezone.now() - timedelta(days=10)).filter(
         created_at__gte=timezone.now() - timedelta(days=10)
     ).count()
-    assert admin_api.get("/api/company/retention-preview/?days=0").status_code == 400
+    for bad in ("0", "", "x", "36501"):
+        assert admin_api.get(f"/api/company/retention-preview/?days={bad}").status_code == 400, bad
 
     response = admin_api.patch("/api/company/", {"message_retention_days": None}, format="json")
     assert response.status_code == 200 and response.json()["message_retention_days"] is None
