@@ -141,7 +141,8 @@ class DeletionReceiptQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("Deletion receipts are append-only: they cannot be deleted.")
 
-    _raw_delete = delete
+    def _raw_delete(self, using):
+        raise AppendOnlyError("Deletion receipts are append-only: they cannot be deleted.")
 
 
 class DeletionReceipt(models.Model):
