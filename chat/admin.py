@@ -11,11 +11,12 @@ from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.utils.text import Truncator
 
-from chat import services
+from chat import selectors, services
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from workspace.adminkit import (
     ChangeViewInlinesMixin,
     FixedOnChangeMixin,
+    ImpactPreviewAdminMixin,
     IsNullFilter,
     TenantScopedAdmin,
     TenantScopedInline,
@@ -71,7 +72,9 @@ class LastMessageFilter(IsNullFilter):
 
 
 @admin.register(Channel)
-class ChannelAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin):
+class ChannelAdmin(
+    ImpactPreviewAdminMixin, TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin, admin.ModelAdmin
+):
     list_display = [
         "name",
         "company",
@@ -153,6 +156,9 @@ class ChannelAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
                 services.membership_update(
                     membership=membership, actor=actor, **{name: getattr(membership, name) for name in edited}
                 )
+
+    def impact_for(self, obj):
+        return selectors.channel_delete_preview(channel=obj)
 
     def delete_model(self, request, obj):
         services.channel_delete(channel=obj, actor=request.user)

@@ -21,8 +21,13 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
-from companies.models import User
+from companies.models import Company, User
+from workspace.db.impact import Impact, plan
 
 
 def _is_member(user: User, channel_ref: str = "pk") -> Exists:
@@ -114,4 +119,42 @@ def channel_read_state(*, channels: QuerySet[Channel], user: User) -> QuerySet[C
         .annotate(last_read_at=F("mine__last_read_at"))
         .alias(read_mark=Greatest(F("mine__joined_at"), Coalesce(F("mine__last_read_at"), F("mine__joined_at"))))
         .annotate(unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+    )
+
+
+# --- Impact previews (docs/lifecycle.md, "Impact previews") ----------------
+
+
+def channel_delete_preview(*, channel: Channel) -> Impact:
+    """What ``channel_delete`` removes: the channel, its memberships, its
+    messages with their replies and reactions; meetings announced in it are
+    detached (``channel`` set to NULL). One COUNT per table."""
+    return plan(kind="channel_delete", subject=f"channel {channel.pk}", root=Channel.objects.filter(pk=channel.pk))
+
+
+def retention_cutoff(*, days: int, now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=days)
+
+
+def retention_expired(*, company_id: int, cutoff: datetime):
+    """The messages a retention run selects: those of the company's channels
+    created before ``cutoff`` (their replies go with them, whatever their
+    age: the delete policy cascades ``Message.parent``)."""
+    return Message.objects.filter(channel__company_id=company_id, created_at__lt=cutoff)
+
+
+def retention_preview(*, company: Company, days: int | None = None, now: datetime | None = None) -> Impact | None:
+    """What the next retention run would delete with ``days`` (default: the
+    company's setting), counted now: the expired messages plus the replies
+    under them (a reply newer than the cutoff goes with its expired parent)
+    and their reactions. None when retention is off."""
+    days = company.message_retention_days if days is None else days
+    if not days:
+        return None
+    cutoff = retention_cutoff(days=days, now=now)
+    return plan(
+        kind="retention_run",
+        subject=f"messages of company {company.pk} older than {days} days",
+        root=retention_expired(company_id=company.pk, cutoff=cutoff),
+        parameters={"days": days, "cutoff": cutoff.isoformat()},
     )

@@ -5,16 +5,21 @@ names the field. Lifecycle fields (Channel.last_message_at, User.last_active)
 are maintained by the receivers in chat/signals.py, not here.
 """
 
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
-from companies.models import Company, User
+from companies.models import Company, DeletionReceipt, User
+from workspace.db.receipts import ReceiptAccumulator
+from companies.services import receipt_record
 from companies.tenancy import lock_tenant
 from workspace.db.writes import (
     Forbidden,
@@ -220,10 +225,27 @@ def channel_delete(*, channel: Channel, actor: User | None = None) -> None:
     channel (docs/PERFORMANCE.md). No lifecycle field outside the channel
     depends on its messages: replies live in their parent's channel, and
     ``last_active`` never moves back.
+
+    The channel row is locked first (posts into it and new memberships wait,
+    then fail their FK check), and a deletion receipt (kind
+    ``channel_delete``) is written in the same transaction.
     """
+    from chat.selectors import channel_delete_preview
+
     lock_tenant(channel.company_id)
     channel_authorize_manage(channel=channel, actor=actor)
+    if not Channel.objects.select_for_update().filter(pk=channel.pk).values_list("pk", flat=True):
+        raise Channel.DoesNotExist(f"Channel {channel.pk} does not exist.")
+    impact = channel_delete_preview(channel=channel)
+    accumulator = ReceiptAccumulator.from_impact(impact)
     delete_cascading(Channel, channel.pk)
+    receipt_record(
+        kind=DeletionReceipt.Kind.CHANNEL_DELETE,
+        subject=impact.subject,
+        company_id=channel.company_id,
+        actor=actor,
+        accumulator=accumulator,
+    )
     channel.pk = None
 
 
@@ -416,3 +438,202 @@ def reaction_remove(*, message: Message, user: User, emoji: str) -> None:
     deleted, _ = MessageReaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if not deleted:
         raise not_found(NOT_REACTED, field="emoji")
+
+
+# --- Retention (docs/lifecycle.md, "Retention") -----------------------------
+
+#: Expired messages selected per batch (their replies and reactions go too).
+RETENTION_BATCH_SIZE = 1000
+
+
+@dataclass
+class RetentionBatch:
+    """One committed batch of a retention run (passed to ``on_batch``)."""
+
+    company_id: int
+    number: int
+    counts: dict[str, int]
+    channel_ids: list[int]
+    seconds: float
+
+
+@dataclass
+class RetentionResult:
+    company_id: int
+    run: uuid.UUID | None = None
+    days: int | None = None
+    cutoff: datetime | None = None
+    batches: int = 0
+    max_batch_seconds: float = 0.0
+    accumulator: ReceiptAccumulator = field(default_factory=ReceiptAccumulator)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(self.accumulator.counts.items()))
+
+    @property
+    def deleted(self) -> int:
+        return sum(self.accumulator.counts.values())
+
+
+def _retention_batch(
+    *,
+    company: Company,
+    channel_id: int,
+    cutoff: datetime,
+    batch_size: int,
+    run: uuid.UUID,
+    number: int,
+    days: int,
+    actor,
+) -> tuple[ReceiptAccumulator, list[int]] | None:
+    """One short transaction: pick the ``batch_size`` oldest expired
+    messages of one channel (a backward range scan of the ``(channel,
+    -created_at, -id)`` index: no sort of the whole tenant's expired
+    messages per batch), lock them with the replies under them, delete them
+    (the database cascades replies and reactions), recompute
+    ``last_message_at`` of their channel(s) and append the batch's receipt.
+    None when the channel has nothing left to delete."""
+    from workspace.db.impact import plan
+
+    with transaction.atomic():
+        lock_tenant(company.pk)
+        if connection.vendor == "postgresql":
+            # The closure queries are priced far above their cost (see
+            # workspace/db/impact.py): no JIT compilation per batch.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        expired = Message.objects.filter(channel_id=channel_id, created_at__lt=cutoff).order_by("created_at", "id")
+        ids = list(expired.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return None
+        if connection.features.has_select_for_update:
+            # Lock order: the channels first (id order, as every recompute),
+            # then the messages. A post takes its channel's row lock
+            # (channel_touch) before its deferred FK checks run at commit, so
+            # locking the messages first could deadlock with a reply in
+            # flight. Locked messages make a reply or a reaction to them wait,
+            # then fail its FK check: the receipt counts exactly what goes.
+            channel_ids = sorted(set(Message.objects.filter(pk__in=ids).values_list("channel_id", flat=True)))
+            list(
+                Channel.objects.filter(pk__in=channel_ids)
+                .select_for_update(no_key=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            ids = list(
+                Message.objects.filter(pk__in=ids).select_for_update().order_by("pk").values_list("pk", flat=True)
+            )
+            if not ids:  # deleted meanwhile by another path: pick again
+                return ReceiptAccumulator(), []
+        impact = plan(
+            kind=DeletionReceipt.Kind.RETENTION_RUN,
+            subject=f"messages of company {company.pk} older than {days} days",
+            root=Message.objects.filter(pk__in=ids),
+        )
+        messages = impact.deleted[Message]
+        if connection.features.has_select_for_update:
+            channel_ids = sorted(set(messages.select_for_update().values_list("channel_id", flat=True)))
+        else:
+            channel_ids = sorted(set(messages.values_list("channel_id", flat=True)))
+        accumulator = ReceiptAccumulator.from_impact(impact)
+        qn = connection.ops.quote_name
+        placeholders = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {qn(Message._meta.db_table)} WHERE id IN ({placeholders})", ids)
+        channel_recompute_last_message(channel_ids=channel_ids)
+        receipt_record(
+            kind=DeletionReceipt.Kind.RETENTION_RUN,
+            subject=impact.subject,
+            company=company,
+            actor=actor,
+            accumulator=accumulator,
+            run=run,
+            batch=number,
+            parameters={"days": days, "cutoff": cutoff.isoformat(), "batch_size": batch_size},
+        )
+    return accumulator, channel_ids
+
+
+def retention_apply(
+    *,
+    company: Company,
+    batch_size: int = RETENTION_BATCH_SIZE,
+    now: datetime | None = None,
+    actor: User | None = None,
+    on_batch: Callable[[RetentionBatch], None] | None = None,
+) -> RetentionResult:
+    """Delete the company's messages older than its ``message_retention_days``
+    (nothing when it is null), in batches of at most ``batch_size`` expired
+    messages, each its own short transaction (docs/lifecycle.md,
+    "Retention"). After every batch each affected channel's
+    ``last_message_at`` is exact (recomputed in the batch's transaction), and
+    the batch's receipt is committed with it (one ``run`` id groups them).
+    ``on_batch`` is called after each commit (progress bars, tests).
+
+    The cutoff is fixed at the start (``now`` - days): messages that expire
+    during the run wait for the next run.
+    """
+    if batch_size < 1:
+        raise ValidationError({"batch_size": "The batch size must be at least 1."})
+    days = Company.objects.filter(pk=company.pk).values_list("message_retention_days", flat=True).first()
+    result = RetentionResult(company_id=company.pk, days=days)
+    if not days:
+        return result
+    from chat.selectors import retention_cutoff
+
+    result.cutoff = retention_cutoff(days=days, now=now)
+    result.run = uuid.uuid4()
+    # Channel by channel (a channel created during the run has nothing
+    # expired); within a channel, oldest first.
+    channel_ids = list(Channel.objects.filter(company_id=company.pk).order_by("pk").values_list("pk", flat=True))
+    for channel_id in channel_ids:
+        while True:
+            started = time.perf_counter()
+            done = _retention_batch(
+                company=company,
+                channel_id=channel_id,
+                cutoff=result.cutoff,
+                batch_size=batch_size,
+                run=result.run,
+                number=result.batches + 1,
+                days=days,
+                actor=actor,
+            )
+            if done is None:
+                break
+            accumulator, touched = done
+            if accumulator.counts:
+                _retention_batch_done(result, accumulator, touched, time.perf_counter() - started, on_batch)
+    return result
+
+
+def _retention_batch_done(result, accumulator, channel_ids, seconds, on_batch) -> None:
+    result.batches += 1
+    result.max_batch_seconds = max(result.max_batch_seconds, seconds)
+    result.accumulator.merge(accumulator)
+    if on_batch is not None:
+        on_batch(
+            RetentionBatch(
+                company_id=result.company_id,
+                number=result.batches,
+                counts=dict(accumulator.counts),
+                channel_ids=channel_ids,
+                seconds=seconds,
+            )
+        )
+
+
+def retention_run_all(
+    *,
+    batch_size: int = RETENTION_BATCH_SIZE,
+    now: datetime | None = None,
+    on_batch: Callable[[RetentionBatch], None] | None = None,
+) -> list[RetentionResult]:
+    """Apply retention to every company that has it set: the entry point of
+    the periodic job (one company after the other; each batch commits on its
+    own, so a run stopped midway resumes by simply running again)."""
+    results = []
+    for company in Company.objects.filter(message_retention_days__isnull=False).order_by("pk"):
+        results.append(retention_apply(company=company, batch_size=batch_size, now=now, on_batch=on_batch))
+    return results

@@ -20,9 +20,10 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from companies import services
-from companies.models import Attendance, Company, User
+from companies.models import Attendance, Company, DeletionReceipt, User
 from workspace.adminkit import (
     FixedOnChangeMixin,
+    ImpactPreviewAdminMixin,
     IsNullFilter,
     TenantScopedAdmin,
     adopt,
@@ -41,11 +42,13 @@ ESCALATION_FIELDS = ("is_superuser", "groups", "user_permissions")
 
 @admin.register(Company)
 class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at", "people", "channel_count", "meeting_count"]
+    list_display = [
+        "name", "slug", "created_at", "people", "channel_count", "meeting_count", "message_retention_days"
+    ]
     search_fields = ["name", "slug"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "next_retention_run"]
     prepopulated_fields = {"slug": ("name",)}
     ordering = ["name"]
 
@@ -70,6 +73,23 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_platform_user(request) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="next retention run would delete")
+    def next_retention_run(self, obj):
+        """The retention preview (docs/lifecycle.md): exact counts per table
+        of what the next run would delete, were it now."""
+        from companies.hooks import retention_preview
+
+        if obj is None or obj.pk is None:
+            return "-"
+        impact = retention_preview(company=obj)
+        if impact is None:
+            return "Nothing: retention is off (messages are kept)."
+        counts = impact.counts()
+        if not counts:
+            return f"Nothing: no message older than {obj.message_retention_days} days."
+        listed = ", ".join(f"{table}: {count}" for table, count in counts.items())
+        return f"Messages created before {impact.parameters['cutoff']}: {listed}."
 
     @admin.display(description="people", ordering="_people")
     def people(self, obj):
@@ -102,12 +122,12 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
         return actions
 
     def delete_model(self, request, obj):
-        services.company_purge(company=obj)
+        services.company_purge(company=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for company in list(queryset):
-                services.company_purge(company=company)
+                services.company_purge(company=company, actor=request.user)
 
     def get_deleted_objects(self, objs, request):
         """What the cascade removes, per table: counted with one set-based
@@ -199,7 +219,7 @@ class LastActiveFilter(IsNullFilter):
 
 
 @admin.register(User)
-class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
+class UserAdmin(ImpactPreviewAdminMixin, TenantScopedAdmin, BaseUserAdmin):
     form = WorkspaceUserChangeForm
     add_form = WorkspaceUserCreationForm
     change_password_form = WorkspacePasswordChangeForm
@@ -278,13 +298,18 @@ class UserAdmin(TenantScopedAdmin, BaseUserAdmin):
         finally:
             _password_actor.reset(token)
 
+    def impact_for(self, obj):
+        from companies.selectors import user_erase_preview
+
+        return user_erase_preview(user=obj)
+
     def delete_model(self, request, obj):
-        services.user_erase(user=obj)
+        services.user_erase(user=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for user in list(queryset):
-                services.user_erase(user=user)
+                services.user_erase(user=user, actor=request.user)
 
 
 class OpenFilter(IsNullFilter):
@@ -366,3 +391,46 @@ class AttendanceAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdmin):
         self.message_user(request, f"Checked out {done} attendance(s).", messages.SUCCESS)
         for line in failed:
             self.message_user(request, line, messages.ERROR)
+
+
+@admin.register(DeletionReceipt)
+class DeletionReceiptAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    """Deletion receipts, read-only (append-only in the model and, on
+    PostgreSQL, in the database): a company's staff sees its own company's,
+    superusers every receipt, including those of purged companies."""
+
+    tenant_path = "company_id"
+    list_display = ["created_at", "kind", "subject", "company_slug", "actor_username", "total_rows", "run", "batch"]
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["subject", "company_slug", "company_name", "actor_username", "checksum"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "kind",
+        "created_at",
+        "company_id",
+        "company_name",
+        "company_slug",
+        "subject",
+        "actor_id",
+        "actor_username",
+        "counts",
+        "detached",
+        "checksums",
+        "checksum",
+        "run",
+        "batch",
+        "parameters",
+    ]
+
+    @admin.display(description="rows deleted")
+    def total_rows(self, obj):
+        return obj.total
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -13,3 +13,24 @@ from django.dispatch import Signal
 #: that repairs them; ``user_erase`` calls it after the ``DELETE``, in the same
 #: transaction. A receiver that raises aborts the erasure.
 user_erasing = Signal()
+
+
+# --- The retention preview ----------------------------------------------------
+# Retention deletes messages (chat), but the company's settings (admin, API)
+# show what the next run would delete: chat provides the computation here
+# from its AppConfig.ready().
+
+_retention_preview = None
+
+
+def provide_retention_preview(func) -> None:
+    """``func(*, company, days=None, now=None) -> Impact | None`` (chat)."""
+    global _retention_preview
+    _retention_preview = func
+
+
+def retention_preview(*, company, days: int | None = None, now=None):
+    """What the next retention run would delete (None: retention is off)."""
+    if _retention_preview is None:  # pragma: no cover - chat is always installed
+        raise RuntimeError("No app provides the retention preview (chat's AppConfig.ready() does).")
+    return _retention_preview(company=company, days=days, now=now)

@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import RangeOperators
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, models
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -9,12 +11,25 @@ from workspace.db.tenant import TenantForeignKey
 from workspace.tenancy import ensure_same_company
 
 
+#: Longest retention a company may set (100 years).
+RETENTION_MAX_DAYS = 36500
+
+
 class Company(models.Model):
     """A tenant. Deleting it purges everything it owns (docs/delete-policy.md)."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Retention (docs/lifecycle.md, "Retention"): messages older than this
+    # many days are deleted by the periodic retention run; null keeps them.
+    message_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        validators=[MinValueValidator(1), MaxValueValidator(RETENTION_MAX_DAYS)],
+        help_text="Delete messages older than this many days (1 to 36500); empty keeps them forever.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -22,6 +37,12 @@ class Company(models.Model):
         constraints = [
             not_blank("name", "companies_company_name_not_blank"),
             models.CheckConstraint(condition=~Q(slug=""), name="companies_company_slug_not_blank"),
+            models.CheckConstraint(
+                condition=Q(message_retention_days__isnull=True)
+                | Q(message_retention_days__gte=1, message_retention_days__lte=RETENTION_MAX_DAYS),
+                name="companies_company_retention_days_range",
+                violation_error_message="Retention must be between 1 and 36500 days, or empty.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,3 +139,86 @@ class Attendance(models.Model):
         super().clean()
         if self.company_id and self.user_id:
             ensure_same_company(self.company_id, user=self.user)
+
+
+class AppendOnlyError(IntegrityError):
+    """A deletion receipt may not be changed or deleted."""
+
+
+class DeletionReceiptQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Deletion receipts are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Deletion receipts are append-only: they cannot be deleted.")
+
+    def _raw_delete(self, using):
+        raise AppendOnlyError("Deletion receipts are append-only: they cannot be deleted.")
+
+
+class DeletionReceipt(models.Model):
+    """Proof of a delete, written in the delete's own transaction
+    (docs/lifecycle.md, "Deletion receipts").
+
+    Append-only: the ORM refuses to update or delete a receipt, and on
+    PostgreSQL a trigger refuses ``UPDATE`` and ``DELETE`` (migration 0003).
+    No foreign key on purpose: the company, the actor and the subject are
+    plain integers plus snapshots, so the receipt outlives the tenant it
+    describes (a company purge does not cascade here). It holds counts and a
+    checksum over the deleted ids, never deleted content.
+    """
+
+    class Kind(models.TextChoices):
+        USER_ERASE = "user_erase", "User erasure"
+        CHANNEL_DELETE = "channel_delete", "Channel delete"
+        RETENTION_RUN = "retention_run", "Retention run"
+        COMPANY_PURGE = "company_purge", "Company purge"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    company_id = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="Not a foreign key.")
+    company_name = models.CharField(max_length=200, blank=True, default="")
+    company_slug = models.CharField(max_length=100, blank=True, default="")
+    subject = models.CharField(max_length=300, help_text="What was deleted, by kind and id (no content).")
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="Not a foreign key; null: the system.")
+    actor_username = models.CharField(max_length=150, blank=True, default="")
+    counts = models.JSONField(default=dict, blank=True, help_text="Deleted rows per table.")
+    detached = models.JSONField(default=dict, blank=True, help_text="Rows whose reference was set to NULL, per table.column.")
+    checksums = models.JSONField(default=dict, blank=True, help_text="Per table: sum of id hashes mod 2**64 (16 hex digits).")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 over the per-table counts and checksums.")
+    run = models.UUIDField(null=True, blank=True, db_index=True, help_text="Groups the batches of one run.")
+    batch = models.PositiveIntegerField(null=True, blank=True)
+    parameters = models.JSONField(default=dict, blank=True, help_text="E.g. the retention days and cutoff.")
+
+    objects = DeletionReceiptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        base_manager_name = "objects"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["user_erase", "channel_delete", "retention_run", "company_purge"]),
+                name="companies_deletionreceipt_kind_valid",
+            ),
+            not_blank("subject", "companies_deletionreceipt_subject_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.subject} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Deletion receipts are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Deletion receipts are append-only: they cannot be deleted.")
+
+    def clean(self) -> None:
+        super().clean()
+        if any(not isinstance(v, int) or v < 0 for v in self.counts.values()):
+            raise ValidationError({"counts": "Counts must be non-negative integers."})

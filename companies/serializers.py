@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from companies.models import Attendance, Company, User
+from companies.models import Attendance, Company, DeletionReceipt, User
 from workspace.api.fields import EmailOrNullField
 
 
@@ -54,3 +54,107 @@ def company_users(request, ids: list[int]) -> list[User]:
             f"No user with id {', '.join(map(str, missing))} in your company."
         )
     return people
+
+
+# --- Data lifecycle (docs/lifecycle.md): previews, retention, receipts ------
+
+
+class ImpactSerializer(serializers.Serializer):
+    """What a delete would remove, counted now (an impact preview)."""
+
+    kind = serializers.ChoiceField(choices=DeletionReceipt.Kind.choices, read_only=True)
+    subject = serializers.CharField(read_only=True, help_text="What would be deleted, by kind and id.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(min_value=1),
+        read_only=True,
+        help_text="Rows that would be deleted, per table (tables with none are left out).",
+    )
+    detached = serializers.DictField(
+        child=serializers.IntegerField(min_value=1),
+        read_only=True,
+        help_text="Rows that would stay with a reference set to null, per `table.column`.",
+    )
+    total = serializers.IntegerField(min_value=0, read_only=True, help_text="Sum of `counts`.")
+
+
+class RetentionPreviewSerializer(ImpactSerializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=36500, read_only=True, allow_null=True, help_text="Null: retention is off."
+    )
+    cutoff = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Messages created before this go (null: retention is off)."
+    )
+
+
+def retention_preview_data(impact) -> dict:
+    """The preview of a retention run; with retention off, nothing (days and
+    cutoff null, no counts)."""
+    if impact is None:
+        return {
+            "kind": "retention_run",
+            "subject": "retention is off",
+            "counts": {},
+            "detached": {},
+            "total": 0,
+            "days": None,
+            "cutoff": None,
+        }
+    return {**impact.as_dict(), **impact.parameters}
+
+
+class CompanySettingsSerializer(serializers.ModelSerializer):
+    slug = serializers.CharField(read_only=True, min_length=1)
+    message_retention_days = serializers.IntegerField(
+        read_only=True, allow_null=True, min_value=1, max_value=36500
+    )
+    retention_preview = serializers.SerializerMethodField(
+        help_text="What the next retention run would delete if it ran now."
+    )
+
+    class Meta:
+        model = Company
+        fields = ["id", "name", "slug", "message_retention_days", "retention_preview"]
+        read_only_fields = fields
+
+    def get_retention_preview(self, company) -> RetentionPreviewSerializer:
+        from companies.hooks import retention_preview
+
+        return retention_preview_data(retention_preview(company=company))
+
+
+class CompanySettingsUpdateSerializer(serializers.Serializer):
+    message_retention_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=36500,
+        help_text="Delete messages older than this many days; null keeps them forever.",
+    )
+
+
+class RetentionPreviewQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=36500)
+
+    def to_internal_value(self, data):
+        # DRF skips an empty optional field; ``?days=`` is not "no days".
+        if "days" in data and str(data.get("days", "")).strip() == "":
+            raise serializers.ValidationError({"days": ["A valid integer is required."]})
+        return super().to_internal_value(data)
+
+
+class DeletionReceiptSerializer(serializers.ModelSerializer):
+    counts = serializers.DictField(child=serializers.IntegerField(min_value=0), read_only=True)
+    detached = serializers.DictField(child=serializers.IntegerField(min_value=0), read_only=True)
+    checksums = serializers.DictField(child=serializers.CharField(min_length=16, max_length=16), read_only=True)
+    actor_username = serializers.CharField(read_only=True, allow_blank=True)
+    actor_id = serializers.IntegerField(read_only=True, allow_null=True)
+    batch = serializers.IntegerField(read_only=True, allow_null=True, min_value=1)
+    run = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = DeletionReceipt
+        fields = [
+            "id", "kind", "created_at", "subject", "actor_id", "actor_username",
+            "counts", "detached", "checksums", "checksum", "run", "batch",
+        ]
+        read_only_fields = fields

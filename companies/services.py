@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from companies.hooks import user_erasing
-from companies.models import Attendance, Company, User
+from companies.models import Attendance, Company, DeletionReceipt, User
+from workspace.db.receipts import ReceiptAccumulator
 from companies.tenancy import lock_tenant
 from workspace.db.writes import (
     Forbidden,
@@ -47,12 +48,17 @@ USER_FIELDS = USER_SELF_FIELDS | {"username", "role", "is_active", "is_staff", "
 PLATFORM_FIELDS = frozenset({"is_superuser", "company"})
 
 
+def company_authorize_edit(*, company_id: int | None, actor: User | None) -> None:
+    """Changing a company's name, slug or settings: an admin of it (or the platform)."""
+    if not (acts_for_platform(actor) or is_company_admin(actor, company_id)):
+        raise Forbidden(COMPANY_EDITORS)
+
+
 @transaction.atomic
 def company_update(*, company: Company, actor: User | None = None, **changes) -> Company:
     """Rename a company or change its slug: an admin of it (or the platform)."""
     lock_tenant(company.pk)
-    if not (acts_for_platform(actor) or is_company_admin(actor, company.pk)):
-        raise Forbidden(COMPANY_EDITORS)
+    company_authorize_edit(company_id=company.pk, actor=actor)
     if isinstance(changes.get("name"), str):
         changes["name"] = changes["name"].strip()
     return update_allowed(company, changes, allowed={"name", "slug"})
@@ -91,7 +97,74 @@ def user_update(*, user: User, actor: User | None = None, **changes) -> User:
     return update_allowed(user, fields, allowed=USER_FIELDS | {"company"}, exclude=["password"])
 
 
-def company_purge(*, company: Company) -> None:
+@transaction.atomic
+def company_set_retention(*, company: Company, days: int | None, actor: User | None = None) -> Company:
+    """Set ``message_retention_days`` (null: keep messages forever; else 1 to
+    36500). A ``ValidationError`` on ``message_retention_days`` otherwise; the
+    database refuses the same (``companies_company_retention_days_range``).
+    The next retention run applies it (docs/lifecycle.md, "Retention")."""
+    lock_tenant(company.pk)
+    company_authorize_edit(company_id=company.pk, actor=actor)
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise ValidationError({"message_retention_days": "Enter a whole number of days, or null."})
+    company.message_retention_days = days
+    company.full_clean(exclude=["slug", "name"])
+    company.save(update_fields=["message_retention_days"])
+    return company
+
+
+# --- Deletion receipts (docs/lifecycle.md, "Deletion receipts") -------------
+
+
+def receipt_record(
+    *,
+    kind: str,
+    subject: str,
+    company: Company | None = None,
+    company_id: int | None = None,
+    actor: User | None = None,
+    accumulator: ReceiptAccumulator,
+    run=None,
+    batch: int | None = None,
+    parameters: dict | None = None,
+    at: datetime | None = None,
+) -> DeletionReceipt:
+    """Append a receipt for a delete, from the counts and id checksums an
+    accumulator gathered. Call it inside the delete's own transaction: the
+    receipt commits (or rolls back) with the delete it proves.
+
+    ``company`` is snapshotted (id, name, slug: no foreign key, so the receipt
+    survives the company's purge); ``company_id`` alone when the row is
+    already gone. ``actor`` likewise (id and username); None: the system (a
+    scheduled run).
+    """
+    if company is not None:
+        company_id, name, slug = company.pk, company.name, company.slug
+    else:
+        name = slug = ""
+        if company_id is not None:
+            row = Company.objects.filter(pk=company_id).values_list("name", "slug").first()
+            name, slug = row if row else ("", "")
+    receipt = DeletionReceipt(
+        kind=kind,
+        subject=subject,
+        company_id=company_id,
+        company_name=name,
+        company_slug=slug,
+        actor_id=getattr(actor, "pk", None),
+        actor_username=getattr(actor, "username", "") or "",
+        run=run,
+        batch=batch,
+        parameters=parameters or {},
+        created_at=at or timezone.now(),
+        **accumulator.receipt_fields(),
+    )
+    receipt.full_clean()
+    receipt.save()
+    return receipt
+
+
+def company_purge(*, company: Company, actor: User | None = None) -> None:
     """Delete a tenant and everything it owns in one statement.
 
     Every FK below the company carries ``ON DELETE CASCADE`` / ``SET NULL`` in
@@ -108,9 +181,17 @@ def company_purge(*, company: Company) -> None:
     ``statement_timeout`` (workspace/db/timeouts.py; the admin runs this in a
     request): it is lifted for this transaction only.
 
+    A deletion receipt (kind ``company_purge``) is written in the same
+    transaction; it has no foreign key to the company, so it survives it.
+    Its id checksums stream every id of the tenant once (one query per
+    table): the online purge of a large tenant accumulates them per batch
+    instead (``ReceiptAccumulator``).
+
     Counted and timed (``workspace_company_purges_total{outcome}``,
     ``workspace_company_purge_duration_seconds``; workspace/metrics.py).
     """
+    from companies.selectors import company_purge_preview
+
     started = time.perf_counter()
     outcome = "failed"
     try:
@@ -118,7 +199,29 @@ def company_purge(*, company: Company) -> None:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL statement_timeout = 0")
+                    # The tenant's writes in flight finish first and later
+                    # ones wait (the gate of lock_tenant): the receipt's
+                    # counts are exactly what the cascade removes.
+                    cursor.execute(
+                        f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
+                        "WHERE id = %s FOR UPDATE",
+                        [company.pk],
+                    )
+            snapshot = Company.objects.filter(pk=company.pk).first()
+            if snapshot is None:  # purged already: nothing to delete, no receipt
+                outcome = "ok"
+                company.pk = None
+                return
+            impact = company_purge_preview(company=snapshot)
+            accumulator = ReceiptAccumulator.from_impact(impact)
             delete_cascading(Company, company.pk)
+            receipt_record(
+                kind=DeletionReceipt.Kind.COMPANY_PURGE,
+                subject=impact.subject,
+                company=snapshot,
+                actor=actor,
+                accumulator=accumulator,
+            )
         outcome = "ok"
     finally:
         COMPANY_PURGE_SECONDS.observe(time.perf_counter() - started)
@@ -126,7 +229,7 @@ def company_purge(*, company: Company) -> None:
     company.pk = None
 
 
-def user_erase(*, user: User) -> None:
+def user_erase(*, user: User, actor: User | None = None) -> None:
     """Erase a person and everything the delete policy ties to them (their
     messages with the replies to them, reactions, memberships, attendances,
     organized meetings), at database speed.
@@ -143,11 +246,18 @@ def user_erase(*, user: User) -> None:
     The user row is locked first: a message of this user being posted
     concurrently either committed before (its channel is found) or fails its
     FK check after the erasure; it cannot vanish in the cascade unseen.
+
+    A deletion receipt (kind ``user_erase``: counts per table, id checksums)
+    is written in the same transaction.
     """
+    from companies.selectors import user_erase_preview
+
     with transaction.atomic():
         lock_tenant(user.company_id)
         if not User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True):
             raise User.DoesNotExist(f"User {user.pk} does not exist.")
+        impact = user_erase_preview(user=user)
+        accumulator = ReceiptAccumulator.from_impact(impact)
         repairs = [
             repair
             for _, repair in user_erasing.send(sender=User, user=user, using=connection.alias)
@@ -156,6 +266,13 @@ def user_erase(*, user: User) -> None:
         delete_cascading(User, user.pk)
         for repair in repairs:
             repair()
+        receipt_record(
+            kind=DeletionReceipt.Kind.USER_ERASE,
+            subject=impact.subject,
+            company_id=user.company_id,
+            actor=actor,
+            accumulator=accumulator,
+        )
     user.pk = None
 
 

@@ -3,13 +3,25 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from companies import selectors, services
-from companies.models import Attendance
-from companies.serializers import AttendanceSerializer, MeSerializer, UserSerializer
+from companies.models import Attendance, Company, DeletionReceipt
+from companies.serializers import (
+    AttendanceSerializer,
+    CompanySettingsSerializer,
+    CompanySettingsUpdateSerializer,
+    DeletionReceiptSerializer,
+    ImpactSerializer,
+    MeSerializer,
+    RetentionPreviewQuerySerializer,
+    RetentionPreviewSerializer,
+    UserSerializer,
+    retention_preview_data,
+)
 from workspace.api.filters import DateFilter, IdFilter
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
@@ -120,3 +132,136 @@ class AttendanceCheckOutView(APIView):
     def post(self, request):
         attendance = services.attendance_check_out(user=request.user)
         return Response(AttendanceSerializer(attendance).data)
+
+
+# --- Data lifecycle: settings (retention), previews, receipts ---------------
+# docs/api.md, "Data lifecycle"; docs/lifecycle.md.
+
+COMPANY_ADMINS = "Only a company admin may do this."
+
+
+def _require_company_admin(request) -> None:
+    if not request.user.is_company_admin:
+        raise PermissionDenied(COMPANY_ADMINS)
+
+
+class CompanySettingsView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    def _company(self, request) -> Company:
+        company = Company.objects.filter(pk=request.user.company_id).first()
+        if company is None:
+            raise NotFound("No such company.")
+        return company
+
+    @extend_schema(
+        operation_id="company_retrieve",
+        summary="Your company's settings, with what the next retention run would delete (company admins)",
+        responses=responses({200: CompanySettingsSerializer}, forbidden=COMPANY_ADMINS),
+    )
+    def get(self, request):
+        _require_company_admin(request)
+        return Response(CompanySettingsSerializer(self._company(request)).data)
+
+    @extend_schema(
+        operation_id="company_partial_update",
+        summary="Set the message retention (days, or null to keep messages forever; company admins)",
+        request=CompanySettingsUpdateSerializer,
+        responses=responses(
+            {200: CompanySettingsSerializer},
+            bad_request=validation_error("CompanySettingsError", "message_retention_days"),
+            forbidden=COMPANY_ADMINS,
+            body=True,
+        ),
+    )
+    def patch(self, request):
+        # The service's rule, asked before the body is validated.
+        services.company_authorize_edit(company_id=request.user.company_id, actor=request.user)
+        serializer = CompanySettingsUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        company = self._company(request)
+        if "message_retention_days" in serializer.validated_data:
+            company = services.company_set_retention(
+                company=company, days=serializer.validated_data["message_retention_days"], actor=request.user
+            )
+        return Response(CompanySettingsSerializer(company).data)
+
+
+class RetentionPreviewView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(
+        operation_id="company_retention_preview",
+        summary="What a retention of `days` (default: the current setting) would delete now (company admins)",
+        parameters=[RetentionPreviewQuerySerializer],
+        responses=responses(
+            {200: RetentionPreviewSerializer},
+            bad_request=validation_error("RetentionPreviewError", "days"),
+            forbidden=COMPANY_ADMINS,
+        ),
+    )
+    def get(self, request):
+        from companies.hooks import retention_preview
+
+        _require_company_admin(request)
+        query = RetentionPreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        company = Company.objects.filter(pk=request.user.company_id).first()
+        if company is None:
+            raise NotFound("No such company.")
+        impact = retention_preview(company=company, days=query.validated_data.get("days"))
+        return Response(retention_preview_data(impact))
+
+
+class CompanyPurgePreviewView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(
+        operation_id="company_purge_preview",
+        summary="What purging your company would delete, per table (company admins)",
+        responses=responses({200: ImpactSerializer}, forbidden=COMPANY_ADMINS),
+    )
+    def get(self, request):
+        _require_company_admin(request)
+        company = Company.objects.filter(pk=request.user.company_id).first()
+        if company is None:
+            raise NotFound("No such company.")
+        return Response(selectors.company_purge_preview(company=company).as_dict())
+
+
+class UserErasePreviewView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(
+        operation_id="users_erase_preview",
+        summary="What erasing this person would delete, per table (company admins)",
+        responses=responses({200: ImpactSerializer}, forbidden=COMPANY_ADMINS, not_found=True),
+    )
+    def get(self, request, pk):
+        _require_company_admin(request)
+        user = selectors.user_list(user=request.user).filter(pk=pk).first()
+        if user is None:
+            raise NotFound("No such user.")
+        return Response(selectors.user_erase_preview(user=user).as_dict())
+
+
+class DeletionReceiptListView(generics.ListAPIView):
+    permission_classes = [IsCompanyMember]
+    serializer_class = DeletionReceiptSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return DeletionReceipt.objects.none()
+        _require_company_admin(self.request)
+        return selectors.receipt_list(company_id=self.request.user.company_id)
+
+    @extend_schema(
+        operation_id="company_deletion_receipts",
+        summary="Deletion receipts of your company, newest first (company admins)",
+        responses=responses(
+            {200: DeletionReceiptSerializer(many=True)}, forbidden=COMPANY_ADMINS, not_found="Page out of range."
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -27,9 +27,17 @@ urlpatterns = [
     path("me/", companies.MeView.as_view(), name="api-me"),
     path("users/", companies.UserListView.as_view(), name="api-user-list"),
     path("users/<id:pk>/", companies.UserDetailView.as_view(), name="api-user-detail"),
+    path("users/<id:pk>/erase-preview/", companies.UserErasePreviewView.as_view(), name="api-user-erase-preview"),
+    path("company/", companies.CompanySettingsView.as_view(), name="api-company"),
+    path("company/retention-preview/", companies.RetentionPreviewView.as_view(), name="api-company-retention-preview"),
+    path("company/purge-preview/", companies.CompanyPurgePreviewView.as_view(), name="api-company-purge-preview"),
+    path("company/deletion-receipts/", companies.DeletionReceiptListView.as_view(), name="api-company-receipts"),
     path("channels/", chat.ChannelListView.as_view(), name="api-channel-list"),
     path("channels/<id:pk>/", chat.ChannelDetailView.as_view(), name="api-channel-detail"),
     path("channels/<id:pk>/read/", chat.ChannelReadView.as_view(), name="api-channel-read"),
+    path(
+        "channels/<id:pk>/delete-preview/", chat.ChannelDeletePreviewView.as_view(), name="api-channel-delete-preview"
+    ),
     path("channels/<id:pk>/members/", chat.ChannelMemberListView.as_view(), name="api-channel-members"),
     path(
         "channels/<id:pk>/members/<id:user_id>/",

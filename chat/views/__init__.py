@@ -7,13 +7,14 @@ and writes; its errors become statuses in one place
 (workspace/api/exceptions.py). Rules in docs/api.md.
 """
 
-from chat.views.channels import ChannelDetailView, ChannelListView, ChannelScopedView
+from chat.views.channels import ChannelDeletePreviewView, ChannelDetailView, ChannelListView, ChannelScopedView
 from chat.views.members import ChannelMemberDetailView, ChannelMemberListView
 from chat.views.messages import ChannelMessageListView, MessageDetailView, MessageFilter, MessageScopedView
 from chat.views.reactions import MessageReactionDetailView, MessageReactionListView
 from chat.views.read_state import ChannelReadView
 
 __all__ = [
+    "ChannelDeletePreviewView",
     "ChannelDetailView",
     "ChannelListView",
     "ChannelMemberDetailView",

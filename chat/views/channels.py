@@ -9,6 +9,7 @@ from chat import selectors, services
 from chat.models import Channel
 from chat.rows import ChannelRows, channel_page_data
 from chat.serializers import ChannelCreateSerializer, ChannelSerializer, ChannelUpdateSerializer
+from companies.serializers import ImpactSerializer
 from workspace.api.pagination import WindowCountPagination
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
@@ -132,3 +133,15 @@ class ChannelDetailView(ChannelScopedView):
     def delete(self, request, pk):
         services.channel_delete(channel=self.get_channel(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelDeletePreviewView(ChannelScopedView):
+    @extend_schema(
+        operation_id="channels_delete_preview",
+        summary="What deleting this channel would delete, per table (creator or company admin)",
+        responses=responses({200: ImpactSerializer}, not_found=True, forbidden=services.CHANNEL_MANAGERS),
+    )
+    def get(self, request, pk):
+        channel = self.get_channel()
+        services.channel_authorize_manage(channel=channel, actor=request.user)
+        return Response(selectors.channel_delete_preview(channel=channel).as_dict())

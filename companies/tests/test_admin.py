@@ -17,9 +17,9 @@ def purge_calls(monkeypatch):
     calls = []
     real = services.company_purge
 
-    def spy(*, company):
+    def spy(*, company, **kwargs):
         calls.append(company.pk)
-        return real(company=company)
+        return real(company=company, **kwargs)
 
     monkeypatch.setattr(services, "company_purge", spy)
     return calls
@@ -131,7 +131,7 @@ def test_company_of_a_person_is_read_only_on_change(admin_client, tenant):
 def test_deleting_a_person_is_the_erasure_service(admin_client, tenant, monkeypatch):
     calls = []
     real = services.user_erase
-    monkeypatch.setattr(services, "user_erase", lambda *, user: calls.append(user.pk) or real(user=user))
+    monkeypatch.setattr(services, "user_erase", lambda *, user, **kw: calls.append(user.pk) or real(user=user, **kw))
     author = tenant.members[0]
     response = admin_client.post(reverse("admin:companies_user_delete", args=[author.pk]), {"post": "yes"})
     assert response.status_code == 302

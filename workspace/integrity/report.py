@@ -332,6 +332,38 @@ STATIC_ISSUES = [
 ]
 
 
+def receipts_section(limit: int = 20) -> str:
+    """The newest deletion receipts (docs/lifecycle.md): counts and checksums,
+    never content; the batches of one retention run are folded into one line."""
+    from companies.models import DeletionReceipt
+
+    lines: dict = {}
+    for receipt in DeletionReceipt.objects.order_by("-created_at", "-id")[: limit * 50]:
+        key = receipt.run or receipt.pk
+        if key not in lines:
+            if len(lines) == limit:
+                break
+            lines[key] = {"receipt": receipt, "counts": {}, "batches": 0}
+        line = lines[key]
+        line["batches"] += 1
+        for table, count in receipt.counts.items():
+            line["counts"][table] = line["counts"].get(table, 0) + count
+    if not lines:
+        return "No deletion receipt yet."
+    rows = [
+        (
+            f"{line['receipt'].created_at:%Y-%m-%d %H:%M:%S}",
+            line["receipt"].kind + (f" ({line['batches']} batches)" if line["receipt"].run else ""),
+            line["receipt"].subject,
+            line["receipt"].company_slug or "-",
+            line["receipt"].actor_username or "system",
+            ", ".join(f"{table} {count}" for table, count in sorted(line["counts"].items())) or "nothing",
+        )
+        for line in lines.values()
+    ]
+    return md_table(("when (UTC)", "kind", "subject", "company", "by", "rows deleted"), rows)
+
+
 def render() -> str:
     from workspace.integrity.audit import audit
     from workspace.integrity.drill import run_drill
@@ -433,6 +465,13 @@ def render() -> str:
         "",
         (md_table(("kind", "table", "detail", "rows"), audit_rows) if audit_rows else "No findings.")
         + "",
+        "",
+        "## Deletion receipts (live database)",
+        "",
+        "The newest receipts (`companies.DeletionReceipt`, append-only, outside the tenant: it "
+        "survives the purge): counts per table, no deleted content. Full checksums in the admin.",
+        "",
+        receipts_section(),
         "",
         "## Remaining issues",
         "",

@@ -9,10 +9,16 @@ import pytest
 
 @pytest.fixture
 def tenant_pair(db):
-    """Tenants A and B (``PopulatedTenant``), every kind of row in each."""
+    """Tenants A and B (``PopulatedTenant``), every kind of row in each
+    (a deletion receipt too: it is written by deletes, not by the builder)."""
+    from workspace.db.receipts import ReceiptAccumulator
+    from companies.services import receipt_record
     from workspace.testing import build_populated_tenant
 
-    return build_populated_tenant(), build_populated_tenant()
+    pair = build_populated_tenant(), build_populated_tenant()
+    for tenant in pair:
+        receipt_record(kind="channel_delete", subject="channel 0", company=tenant.company, accumulator=ReceiptAccumulator())
+    return pair
 
 
 @pytest.fixture

@@ -50,6 +50,8 @@ def test_lineage_names_every_model():
     diagram = report.lineage_diagram()
     for app in ("companies", "chat", "meetings"):
         for model in apps.get_app_config(app).get_models():
+            if model._meta.label == "companies.DeletionReceipt":
+                continue  # outside the tenant on purpose: no FK, survives the purge
             assert model._meta.db_table in diagram, model._meta.label
     for model in tenant_models():
         assert f"({model._meta.label})" in diagram  # drawn (expanded) once
