@@ -105,7 +105,7 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            changes = {name: form.cleaned_data[name] for name in ("name", "slug") if name in form.changed_data}
+            changes = {name: form.cleaned_data[name] for name in services.COMPANY_FIELDS if name in form.changed_data}
             services.company_update(company=obj, actor=request.user, **changes)
         else:
             adopt(obj, services.company_create(name=obj.name, slug=obj.slug))

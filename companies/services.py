@@ -38,6 +38,8 @@ def company_create(*, name: str, slug: str | None = None) -> Company:
 
 
 COMPANY_EDITORS = "Only an admin of the company may change it."
+#: What a company admin may change of their company (company_update).
+COMPANY_FIELDS = frozenset({"name", "slug", "message_retention_days"})
 USER_EDITORS = "Only the person themselves or an admin of their company may change them."
 USER_ADMIN_FIELDS = "Only an admin of the company may change this."
 #: What a person may change of themselves; the rest is their company admin's.
@@ -56,12 +58,13 @@ def company_authorize_edit(*, company_id: int | None, actor: User | None) -> Non
 
 @transaction.atomic
 def company_update(*, company: Company, actor: User | None = None, **changes) -> Company:
-    """Rename a company or change its slug: an admin of it (or the platform)."""
+    """Rename a company, change its slug or its settings (``COMPANY_FIELDS``):
+    an admin of it (or the platform)."""
     lock_tenant(company.pk)
     company_authorize_edit(company_id=company.pk, actor=actor)
     if isinstance(changes.get("name"), str):
         changes["name"] = changes["name"].strip()
-    return update_allowed(company, changes, allowed={"name", "slug"})
+    return update_allowed(company, changes, allowed=COMPANY_FIELDS)
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -137,12 +137,12 @@ class AttendanceCheckOutView(APIView):
 # --- Data lifecycle: settings (retention), previews, receipts ---------------
 # docs/api.md, "Data lifecycle"; docs/lifecycle.md.
 
-COMPANY_ADMINS = "Only a company admin may do this."
+COMPANY_ADMINS = services.COMPANY_EDITORS  # the service rule's message
 
 
 def _require_company_admin(request) -> None:
-    if not request.user.is_company_admin:
-        raise PermissionDenied(COMPANY_ADMINS)
+    """The company's settings and previews are its admins' (the service rule)."""
+    services.company_authorize_edit(company_id=request.user.company_id, actor=request.user)
 
 
 class CompanySettingsView(APIView):

@@ -19,7 +19,7 @@ from companies.models import AppendOnlyError, Company, DeletionReceipt
 from workspace.db.receipts import MOD, ReceiptAccumulator, hex64, id_hash, overall
 from companies.selectors import company_purge_preview, user_erase_preview
 from companies.services import company_purge, receipt_record, user_erase
-from workspace.integrity.lineage import all_models
+from workspace.db.lineage import all_models
 
 
 def snapshot() -> dict[str, set]:
