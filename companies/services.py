@@ -7,13 +7,14 @@ with a ``ValidationError`` naming the field.
 import time
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from companies.models import Attendance, Company, User
+from companies.models import Attendance, Company, CompanyPurge, User
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
 from workspace.tenancy import lock_tenant
 
@@ -217,3 +218,159 @@ def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendanc
     attendance.check_out = at
     attendance.save(update_fields=["check_out"])
     return attendance
+
+
+# --- Scheduled and online tenant deletion (docs/lifecycle.md) -----------------
+
+
+def company_deactivate(*, company: Company, actor: User | None, deletion_delay_days: int | None = None) -> CompanyPurge:
+    """Deactivate a tenant: from the commit on, its people cannot log in (their
+    tokens are deleted, sessions refused) and nothing of it can be written
+    (``lock_tenant`` refuses); its purge is scheduled ``deletion_delay_days``
+    later (0 = now) and its job enqueued in this same transaction.
+
+    The company row is locked ``FOR UPDATE`` first: it waits for the tenant's
+    writes in flight (each holds the ``FOR KEY SHARE`` gate), so none commits
+    after the deactivation."""
+    from knox.models import AuthToken
+
+    from companies.tasks import company_purge_job
+
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if not locked.is_active:
+            raise ValidationError({"is_active": "The company is already deactivated."})
+        if deletion_delay_days is not None:
+            locked.deletion_delay_days = deletion_delay_days
+        now = timezone.now()
+        locked.is_active = False
+        locked.deactivated_at = now
+        locked.purge_scheduled_for = now + timedelta(days=locked.deletion_delay_days)
+        locked.full_clean(exclude=["slug"])
+        locked.save(update_fields=["is_active", "deactivated_at", "purge_scheduled_for", "deletion_delay_days"])
+        AuthToken.objects.filter(user__company_id=locked.pk).delete()
+        purge = CompanyPurge.objects.create(
+            company_id=locked.pk,
+            company_name=locked.name,
+            company_slug=locked.slug,
+            requested_by_id=actor.pk if actor is not None else None,
+            scheduled_for=locked.purge_scheduled_for,
+        )
+        job = company_purge_job.using(run_after=locked.purge_scheduled_for).enqueue(company_id=locked.pk)
+        purge.task_id = str(job.id)
+        purge.save(update_fields=["task_id"])
+    for field in ("is_active", "deactivated_at", "purge_scheduled_for", "deletion_delay_days"):
+        setattr(company, field, getattr(locked, field))
+    return purge
+
+
+def company_reactivate(*, company: Company, actor: User | None) -> Company:
+    """Cancel a scheduled purge and let the tenant in again. Refused once the
+    purge has started (some of the data may be gone already)."""
+    from django_tasks_db.models import DBTaskResult
+
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if locked.is_active:
+            raise ValidationError({"is_active": "The company is active."})
+        purge = CompanyPurge.objects.select_for_update().filter(company_id=locked.pk).first()
+        if purge is not None and purge.status != CompanyPurge.Status.SCHEDULED:
+            raise ValidationError({"is_active": "The purge of this company has started: it cannot be cancelled."})
+        if purge is not None:
+            if purge.task_id:
+                DBTaskResult.objects.filter(id=purge.task_id, status="READY").delete()
+            purge.delete()
+        locked.is_active = True
+        locked.deactivated_at = None
+        locked.purge_scheduled_for = None
+        locked.save(update_fields=["is_active", "deactivated_at", "purge_scheduled_for"])
+    company.is_active, company.deactivated_at, company.purge_scheduled_for = True, None, None
+    return company
+
+
+def company_purge_claim(*, company_id: int, owner: str, mode: str | None = None) -> CompanyPurge | None:
+    """Start (or take over) the purge of a company for worker ``owner``.
+
+    Returns the locked-in purge record, or None when there is nothing for this
+    worker to do: cancelled (reactivated), not due yet, finished, or held by
+    another worker whose lease is fresh. The first start counts the rows per
+    table and picks the mode: a tenant of at most
+    ``COMPANY_PURGE_ONLINE_THRESHOLD`` rows goes in one statement."""
+    from companies.purge import tenant_row_counts
+
+    now = timezone.now()
+    lease = timedelta(seconds=settings.COMPANY_PURGE_LEASE_SECONDS)
+    with transaction.atomic():
+        company = Company.objects.select_for_update().filter(pk=company_id).first()
+        purge = CompanyPurge.objects.select_for_update().filter(company_id=company_id).first()
+        if purge is None or purge.status == CompanyPurge.Status.FINISHED:
+            return None
+        if company is not None and (company.is_active or purge.scheduled_for > now):
+            return None
+        held = purge.lease_owner not in ("", owner) and purge.heartbeat_at and purge.heartbeat_at > now - lease
+        if held:
+            return None
+        if purge.status == CompanyPurge.Status.SCHEDULED:
+            purge.totals = tenant_row_counts(company_id) if company is not None else {}
+            purge.mode = mode or (
+                CompanyPurge.Mode.SINGLE
+                if sum(purge.totals.values()) <= settings.COMPANY_PURGE_ONLINE_THRESHOLD
+                else CompanyPurge.Mode.ONLINE
+            )
+            purge.status = CompanyPurge.Status.RUNNING
+            purge.started_at = now
+        purge.lease_owner = owner
+        purge.heartbeat_at = now
+        purge.save()
+    return purge
+
+
+def _company_purge_finish(*, purge_id: int, owner: str, deleted: dict | None = None) -> CompanyPurge:
+    """Record the end of a purge, and report it (``company_purge_finished``,
+    sent inside this transaction: a receiver's writes, e.g. a deletion
+    receipt, commit with it or not at all)."""
+    from companies.purge import company_purge_finished, renew_lease
+
+    with transaction.atomic():
+        purge = renew_lease(purge_id=purge_id, owner=owner)
+        if deleted is not None:
+            purge.deleted = deleted
+        purge.status = CompanyPurge.Status.FINISHED
+        purge.finished_at = timezone.now()
+        purge.lease_owner = ""
+        purge.phase = ""
+        purge.save()
+        company_purge_finished.send(sender=CompanyPurge, purge=purge)
+    return purge
+
+
+def company_purge_run(
+    *,
+    company_id: int,
+    owner: str,
+    slice_seconds: float | None = None,
+    mode: str | None = None,
+    between_batches=None,
+) -> CompanyPurge | None:
+    """Work on the purge of a company for up to ``slice_seconds`` (None: until
+    done). Returns the purge record (``status`` tells whether it finished), or
+    None when there was nothing for this worker to do. Resumable at any point:
+    the state is the database itself (docs/lifecycle.md)."""
+    from companies.purge import run_batch
+
+    purge = company_purge_claim(company_id=company_id, owner=owner, mode=mode)
+    if purge is None:
+        return None
+    if purge.mode == CompanyPurge.Mode.SINGLE:
+        with transaction.atomic():
+            company = Company.objects.filter(pk=company_id).first()
+            if company is not None:
+                company_purge(company=company)
+            return _company_purge_finish(purge_id=purge.pk, owner=owner, deleted=dict(purge.totals))
+    deadline = None if slice_seconds is None else time.monotonic() + slice_seconds
+    while run_batch(purge_id=purge.pk, owner=owner):
+        if between_batches is not None:
+            between_batches(CompanyPurge.objects.get(pk=purge.pk))
+        if deadline is not None and time.monotonic() >= deadline:
+            return CompanyPurge.objects.get(pk=purge.pk)
+    return _company_purge_finish(purge_id=purge.pk, owner=owner)

@@ -64,6 +64,18 @@ class SlotModelBackend(ModelBackend):
         finally:
             semaphore.release()
 
+    def user_can_authenticate(self, user):
+        """Also refuses the people of a deactivated company (docs/lifecycle.md):
+        at login, and for a browser session on every request (``get_user``)."""
+        if not super().user_can_authenticate(user):
+            return False
+        company_id = getattr(user, "company_id", None)
+        if company_id is None:
+            return True
+        from companies.models import Company
+
+        return Company.objects.filter(pk=company_id, is_active=True).exists()
+
 
 def busy_response(request) -> HttpResponse:
     LOGIN_REFUSED.labels("busy").inc()
