@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from companies.models import Attendance, Company, User
-from workspace.api.fields import EmailOrNullField
+from companies.models import Attendance, Company, CompanyPurge, User
+from workspace.api.fields import EmailOrNullField, NotBlankCharField, StrictIntegerField
 
 
 class CompanySerializer(serializers.ModelSerializer):
@@ -54,3 +54,57 @@ def company_users(request, ids: list[int]) -> list[User]:
             f"No user with id {', '.join(map(str, missing))} in your company."
         )
     return people
+
+
+class CompanySettingsSerializer(serializers.ModelSerializer):
+    """Your company, with its lifecycle (docs/lifecycle.md)."""
+
+    slug = serializers.CharField(read_only=True)
+    deletion_delay_days = serializers.IntegerField(
+        read_only=True, min_value=0, max_value=3650,
+        help_text="Days between the deactivation of the company and the purge of its data.",
+    )
+
+    class Meta:
+        model = Company
+        fields = ["id", "name", "slug", "is_active", "deletion_delay_days", "deactivated_at", "purge_scheduled_for"]
+        read_only_fields = fields
+
+
+class CompanySettingsUpdateSerializer(serializers.Serializer):
+    deletion_delay_days = StrictIntegerField(
+        min_value=0, max_value=3650, required=False,
+        help_text="Days between a deactivation and the purge (0 = purge at once).",
+    )
+
+
+class CompanyDeactivateSerializer(serializers.Serializer):
+    confirm_slug = NotBlankCharField(
+        max_length=100, help_text="Your company's slug, typed again: deactivation locks everyone out at once."
+    )
+    deletion_delay_days = StrictIntegerField(
+        min_value=0, max_value=3650, required=False,
+        help_text="Days before the purge (default: the company's `deletion_delay_days`; 0 = now).",
+    )
+
+
+class CompanyPurgeSerializer(serializers.ModelSerializer):
+    mode = serializers.CharField(read_only=True, help_text="`online`, `single`, or empty until it starts.")
+    percent = serializers.IntegerField(read_only=True, min_value=0, max_value=100)
+    total_rows = serializers.IntegerField(read_only=True, min_value=0)
+    deleted_rows = serializers.IntegerField(read_only=True, min_value=0)
+    totals = serializers.DictField(
+        child=serializers.IntegerField(min_value=0), read_only=True, help_text="Rows per table when it started."
+    )
+    deleted = serializers.DictField(
+        child=serializers.IntegerField(min_value=0), read_only=True, help_text="Rows deleted per table so far."
+    )
+
+    class Meta:
+        model = CompanyPurge
+        fields = [
+            "id", "company_id", "company_name", "company_slug", "status", "mode", "phase", "scheduled_for",
+            "started_at", "finished_at", "percent", "total_rows", "deleted_rows", "totals", "deleted", "batches",
+            "max_batch_ms",
+        ]
+        read_only_fields = fields

@@ -374,3 +374,14 @@ def company_purge_run(
         if deadline is not None and time.monotonic() >= deadline:
             return CompanyPurge.objects.get(pk=purge.pk)
     return _company_purge_finish(purge_id=purge.pk, owner=owner)
+
+
+def company_update(*, company: Company, deletion_delay_days: int | None = None) -> Company:
+    """Change a company's settings (today: its deletion delay)."""
+    with transaction.atomic():
+        lock_tenant(company.pk)
+        if deletion_delay_days is not None:
+            company.deletion_delay_days = deletion_delay_days
+        company.full_clean(exclude=["slug"])
+        company.save(update_fields=["deletion_delay_days"])
+    return company

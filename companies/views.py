@@ -4,16 +4,25 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from companies import selectors, services
-from companies.models import Attendance
-from companies.serializers import AttendanceSerializer, MeSerializer, UserSerializer
+from companies.models import Attendance, CompanyPurge
+from companies.serializers import (
+    AttendanceSerializer,
+    CompanyDeactivateSerializer,
+    CompanyPurgeSerializer,
+    CompanySettingsSerializer,
+    CompanySettingsUpdateSerializer,
+    MeSerializer,
+    UserSerializer,
+)
 from workspace.api.exceptions import conflict
 from workspace.api.filters import DateFilter, IdFilter
-from workspace.api.permissions import IsCompanyMember
+from workspace.api.permissions import IsCompanyMember, IsPlatformSuperuser
 from workspace.api.schema import responses, validation_error
 
 
@@ -128,3 +137,109 @@ class AttendanceCheckOutView(APIView):
         except DjangoValidationError as exc:
             raise conflict(exc) from exc
         return Response(AttendanceSerializer(attendance).data)
+
+
+COMPANY_ADMINS = "Only a company admin can do this."
+
+
+class CompanyView(APIView):
+    """Your company and its lifecycle settings (docs/lifecycle.md)."""
+
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(
+        operation_id="company_retrieve",
+        summary="Your company, with its deletion delay",
+        responses=responses({200: CompanySettingsSerializer}),
+    )
+    def get(self, request):
+        return Response(CompanySettingsSerializer(request.user.company).data)
+
+    @extend_schema(
+        operation_id="company_partial_update",
+        summary="Change your company's deletion delay (company admin)",
+        request=CompanySettingsUpdateSerializer,
+        responses=responses(
+            {200: CompanySettingsSerializer},
+            bad_request=validation_error("CompanyUpdateError", "deletion_delay_days"),
+            forbidden=COMPANY_ADMINS,
+            body=True,
+        ),
+    )
+    def patch(self, request):
+        if not request.user.is_company_admin:
+            raise PermissionDenied(COMPANY_ADMINS)
+        serializer = CompanySettingsUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        company = services.company_update(company=request.user.company, **serializer.validated_data)
+        return Response(CompanySettingsSerializer(company).data)
+
+
+class CompanyDeactivateView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(
+        operation_id="company_deactivate",
+        summary="Deactivate your company and schedule the purge of its data (company admin)",
+        description="From this response on, nobody of the company can log in (every token is revoked, this "
+        "one included) and nothing of it can be changed; its data is purged after `deletion_delay_days` "
+        "(0 = at once). Until the purge starts, a platform administrator can reactivate it. `confirm_slug` "
+        "must repeat the company's slug.",
+        request=CompanyDeactivateSerializer,
+        responses=responses(
+            {202: CompanyPurgeSerializer},
+            bad_request=validation_error("CompanyDeactivateError", "confirm_slug", "deletion_delay_days"),
+            forbidden=COMPANY_ADMINS,
+            body=True,
+        ),
+    )
+    def post(self, request):
+        if not request.user.is_company_admin:
+            raise PermissionDenied(COMPANY_ADMINS)
+        serializer = CompanyDeactivateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        company = request.user.company
+        if serializer.validated_data["confirm_slug"] != company.slug:
+            raise ValidationError({"confirm_slug": ["This is not your company's slug."]})
+        try:
+            purge = services.company_deactivate(
+                company=company,
+                actor=request.user,
+                deletion_delay_days=serializer.validated_data.get("deletion_delay_days"),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(CompanyPurgeSerializer(purge).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CompanyPurgeListView(generics.ListAPIView):
+    permission_classes = [IsPlatformSuperuser]
+    serializer_class = CompanyPurgeSerializer
+    filter_backends = []
+    queryset = CompanyPurge.objects.order_by("-created_at", "-pk")
+
+    @extend_schema(
+        operation_id="company_purges_list",
+        summary="Tenant purges, scheduled, running and finished, with their progress (platform superuser)",
+        responses=responses(
+            {200: CompanyPurgeSerializer(many=True)},
+            forbidden="Platform superusers only.",
+            not_found="Page out of range.",
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CompanyPurgeDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsPlatformSuperuser]
+    serializer_class = CompanyPurgeSerializer
+    queryset = CompanyPurge.objects.all()
+
+    @extend_schema(
+        operation_id="company_purges_retrieve",
+        summary="One tenant purge and its progress (platform superuser)",
+        responses=responses({200: CompanyPurgeSerializer}, forbidden="Platform superusers only.", not_found=True),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
