@@ -23,10 +23,13 @@ class Company(models.Model):
     # Scheduled deletion (docs/lifecycle.md "Scheduled and online tenant
     # deletion"): an inactive company's people cannot log in and nothing of
     # it can be written; its purge starts at ``purge_scheduled_for``.
-    is_active = models.BooleanField(default=True)
+    # Database defaults too: a row inserted outside Django (psql, the bench's
+    # set-based generator) is an active company with the default delay.
+    is_active = models.BooleanField(default=True, db_default=True)
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deletion_delay_days = models.PositiveSmallIntegerField(
         default=default_deletion_delay_days,
+        db_default=30,
         help_text="Days between the deactivation of the company and the purge of its data (0 = at once).",
     )
     purge_scheduled_for = models.DateTimeField(null=True, blank=True, editable=False)
