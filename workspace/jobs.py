@@ -1,7 +1,7 @@
 """The job engine: Django's task API (``django.tasks``) on the database
 backend of django-tasks-db, plus periodic jobs (docs/operations.md "Jobs").
 
-- A job is a row of ``django_tasks_db_dbtaskresult`` written by
+- A job is a row of ``django_tasks_database_dbtaskresult`` written by
   ``task.enqueue()`` on the default connection: inside a transaction it is
   committed, or rolled back, with the rest of the request that asked for it.
 - ``manage.py worker`` (``make worker``) runs the jobs, one at a time per
