@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     b_before = tenant_snapshot(b.company_id)["counts"]
     user, channel_ids = other_tenant_objects(b)
 
-    with Traffic(user=user, channel_ids=channel_ids, clients=args.clients):
+    with Traffic(user=user, channel_ids=channel_ids, clients=args.clients) as warmup:
         time.sleep(3)  # warm-up (connections, caches), not measured
     with Traffic(user=user, channel_ids=channel_ids, clients=args.clients) as baseline:
         time.sleep(args.baseline)
@@ -195,18 +195,20 @@ def main(argv=None) -> int:
             [sys.executable, "manage.py", "company_purge", company.slug, "--online", "--no-progress"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        # Five checks at random moments, spread over the expected duration
-        # (re-planned from the progress as it goes).
-        while purge_proc.poll() is None and len(checks) < 5:
-            time.sleep(random.uniform(1.0, 6.0))
+        # Five checks at random moments of the purge: when its progress
+        # passes each of five random percentages.
+        targets = sorted(random.uniform(1, 95) for _ in range(5))
+        while purge_proc.poll() is None and targets:
+            time.sleep(0.2)
             record = CompanyPurge.objects.filter(company_id=a.company_id).first()
-            if purge_proc.poll() is not None:
-                break
+            pct = record.deleted_rows * 100 / record.total_rows if record and record.total_rows else 0
+            if pct < targets[0] or purge_proc.poll() is not None:
+                continue
+            targets.pop(0)
             s = time.perf_counter()
             found.append(orphans())
             checks.append((s, time.perf_counter()))
-            pct = record.percent if record else 0
-            print(f"  orphan check {len(checks)} at {pct}%: {found[-1] or 'none'}", flush=True)
+            print(f"  orphan check {len(checks)} at {pct:.0f}%: {found[-1] or 'none'}", flush=True)
         output, _ = purge_proc.communicate()
         online_seconds = time.perf_counter() - started
     if purge_proc.returncode:
@@ -217,9 +219,7 @@ def main(argv=None) -> int:
     dur_clean = during.latencies_ms(exclude=checks)
     found.append(orphans())
     b_after = tenant_snapshot(b.company_id)["counts"]
-    posted = sum(1 for s, e, code in during.samples if code == 201) + sum(
-        1 for s, e, code in baseline.samples if code == 201
-    )
+    posted = sum(1 for traffic in (warmup, baseline, during) for _, _, code in traffic.samples if code == 201)
 
     # The one-statement purge of the same data.
     a2, _ = build(args)

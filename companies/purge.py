@@ -121,9 +121,22 @@ def renew_lease(*, purge_id: int, owner: str) -> CompanyPurge:
     return purge
 
 
-def run_batch(*, purge_id: int, owner: str, batch_size: int | None = None) -> bool:
-    """Delete one batch (one short transaction) of the first table that has
-    rows left. Returns False when nothing is left (the company row included)."""
+@dataclass(frozen=True)
+class BatchResult:
+    more: bool  # False: nothing left, the company row included
+    phase: str  # the table of this batch
+    rows: int  # rows deleted (0: the batch only moved on to the next table)
+    finished_phase: str = ""  # the table this batch found empty for good
+
+
+def run_batch(*, purge_id: int, owner: str, batch_size: int | None = None, last_batch_ms: int = 0) -> BatchResult:
+    """Delete one batch (one short transaction) of the current table.
+
+    When the current table is empty, the batch deletes nothing: it records
+    the next table with rows as the phase and reports the finished one
+    (``finished_phase``), so that the caller can vacuum it before its parents
+    go. ``last_batch_ms``: the duration of the previous batch, commit
+    included, folded into ``max_batch_ms``."""
     batch_size = batch_size or settings.COMPANY_PURGE_BATCH_SIZE
     started = time.perf_counter()
     with transaction.atomic():
@@ -132,6 +145,7 @@ def run_batch(*, purge_id: int, owner: str, batch_size: int | None = None) -> bo
                 # A batch is short; a stuck lock must not hold it for long either.
                 cursor.execute("SET LOCAL statement_timeout = '30s'")
         purge = renew_lease(purge_id=purge_id, owner=owner)
+        purge.max_batch_ms = max(purge.max_batch_ms, last_batch_ms)
         plan = purge_plan()
         # The tables before the current one are empty for good (nothing of an
         # inactive tenant is written): start at the current one.
@@ -142,18 +156,59 @@ def run_batch(*, purge_id: int, owner: str, batch_size: int | None = None) -> bo
             )
             if not rows:
                 continue
+            if purge.phase and step.label != purge.phase:
+                finished, purge.phase = purge.phase, step.label
+                purge.save(update_fields=["heartbeat_at", "phase", "max_batch_ms"])
+                return BatchResult(more=True, phase=step.label, rows=0, finished_phase=finished)
             ids = [row[0] for row in rows]
             deleted = step.model._base_manager.filter(pk__in=ids)._raw_delete(connection.alias)
             _after_batch(step, rows)
             purge.phase = step.label
             purge.deleted[step.label] = purge.deleted.get(step.label, 0) + deleted
             purge.batches += 1
-            elapsed_ms = int((time.perf_counter() - started) * 1000)
-            purge.max_batch_ms = max(purge.max_batch_ms, elapsed_ms)
+            purge.max_batch_ms = max(purge.max_batch_ms, int((time.perf_counter() - started) * 1000))
             purge.save(update_fields=["heartbeat_at", "phase", "deleted", "batches", "max_batch_ms"])
-            return True
-        purge.save(update_fields=["heartbeat_at"])
-    return False
+            return BatchResult(more=True, phase=step.label, rows=deleted)
+        purge.save(update_fields=["heartbeat_at", "max_batch_ms"])
+    return BatchResult(more=False, phase=purge.phase, rows=0, finished_phase=purge.phase)
+
+
+def vacuum_table(label: str) -> None:
+    """``VACUUM (ANALYZE)`` the table of ``label`` (PostgreSQL, outside any
+    transaction): after its rows are gone and before its parents go, so the
+    foreign-key checks of the parents' deletes (e.g. ``chat_message.author_id``
+    for each deleted user) do not wade through a million dead tuples, and the
+    next batches plan on fresh statistics. It takes no lock that blocks reads
+    or writes."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not label:
+        return
+    model = apps.get_model(label)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
+
+
+class BatchSizer:
+    """Rows per batch, adapted to keep each batch near
+    ``COMPANY_PURGE_BATCH_TARGET_MS``: a row of some tables costs far more
+    than another (a user's delete checks every table that refers to users).
+    Starts small on each table and at most doubles per batch; never more than
+    ``COMPANY_PURGE_BATCH_SIZE``."""
+
+    def __init__(self, *, maximum: int | None = None, target_ms: float | None = None, first: int = 50):
+        self.maximum = maximum or settings.COMPANY_PURGE_BATCH_SIZE
+        self.target_ms = target_ms or settings.COMPANY_PURGE_BATCH_TARGET_MS
+        self.first = min(first, self.maximum)
+        self.size = self.first
+
+    def new_table(self) -> None:
+        self.size = self.first
+
+    def observe(self, *, rows: int, ms: float) -> None:
+        if rows <= 0:
+            return
+        per_row = max(ms, 0.1) / rows
+        wanted = int(self.target_ms / per_row)
+        self.size = max(1, min(self.maximum, 2 * self.size, wanted))
 
 
 # Sent once per purge, inside the transaction that records its end, with the

@@ -325,7 +325,9 @@ def company_purge_claim(*, company_id: int, owner: str, mode: str | None = None)
     return purge
 
 
-def _company_purge_finish(*, purge_id: int, owner: str, deleted: dict | None = None) -> CompanyPurge:
+def _company_purge_finish(
+    *, purge_id: int, owner: str, deleted: dict | None = None, last_batch_ms: int = 0
+) -> CompanyPurge:
     """Record the end of a purge, and report it (``company_purge_finished``,
     sent inside this transaction: a receiver's writes, e.g. a deletion
     receipt, commit with it or not at all)."""
@@ -333,6 +335,7 @@ def _company_purge_finish(*, purge_id: int, owner: str, deleted: dict | None = N
 
     with transaction.atomic():
         purge = renew_lease(purge_id=purge_id, owner=owner)
+        purge.max_batch_ms = max(purge.max_batch_ms, last_batch_ms)
         if deleted is not None:
             purge.deleted = deleted
         purge.status = CompanyPurge.Status.FINISHED
@@ -356,7 +359,7 @@ def company_purge_run(
     done). Returns the purge record (``status`` tells whether it finished), or
     None when there was nothing for this worker to do. Resumable at any point:
     the state is the database itself (docs/lifecycle.md)."""
-    from companies.purge import run_batch
+    from companies.purge import BatchSizer, run_batch, vacuum_table
 
     purge = company_purge_claim(company_id=company_id, owner=owner, mode=mode)
     if purge is None:
@@ -368,12 +371,24 @@ def company_purge_run(
                 company_purge(company=company)
             return _company_purge_finish(purge_id=purge.pk, owner=owner, deleted=dict(purge.totals))
     deadline = None if slice_seconds is None else time.monotonic() + slice_seconds
-    while run_batch(purge_id=purge.pk, owner=owner):
-        if between_batches is not None:
+    sizer = BatchSizer()
+    last_ms = 0
+    while True:
+        started = time.perf_counter()
+        result = run_batch(purge_id=purge.pk, owner=owner, batch_size=sizer.size, last_batch_ms=last_ms)
+        last_ms = int((time.perf_counter() - started) * 1000)
+        if not result.more:
+            break
+        if result.finished_phase:
+            vacuum_table(result.finished_phase)
+            sizer.new_table()
+        else:
+            sizer.observe(rows=result.rows, ms=last_ms)
+        if between_batches is not None and result.rows:
             between_batches(CompanyPurge.objects.get(pk=purge.pk))
         if deadline is not None and time.monotonic() >= deadline:
             return CompanyPurge.objects.get(pk=purge.pk)
-    return _company_purge_finish(purge_id=purge.pk, owner=owner)
+    return _company_purge_finish(purge_id=purge.pk, owner=owner, last_batch_ms=last_ms)
 
 
 def company_update(*, company: Company, deletion_delay_days: int | None = None) -> Company:

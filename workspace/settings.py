@@ -261,8 +261,11 @@ COMPANY_DELETION_DELAY_DAYS = int(os.environ.get("COMPANY_DELETION_DELAY_DAYS", 
 # A tenant with at most this many rows (all its tables) is purged in one
 # statement (company_purge); a bigger one online, in batches.
 COMPANY_PURGE_ONLINE_THRESHOLD = int(os.environ.get("COMPANY_PURGE_ONLINE_THRESHOLD", "20000"))
-# Rows per batch of the online purge (each batch one short transaction).
+# Rows per batch of the online purge (each batch one short transaction): at
+# most COMPANY_PURGE_BATCH_SIZE, adapted to take about
+# COMPANY_PURGE_BATCH_TARGET_MS (companies/purge.py, BatchSizer).
 COMPANY_PURGE_BATCH_SIZE = int(os.environ.get("COMPANY_PURGE_BATCH_SIZE", "2000"))
+COMPANY_PURGE_BATCH_TARGET_MS = float(os.environ.get("COMPANY_PURGE_BATCH_TARGET_MS", "150"))
 # A purge job works this many seconds, then hands over to a new job (so the
 # periodic jobs run between); a purge whose worker has been silent for
 # COMPANY_PURGE_LEASE_SECONDS is taken over by another worker.
