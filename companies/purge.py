@@ -98,17 +98,31 @@ def tenant_row_counts(company_id: int) -> dict[str, int]:
 
 
 def _after_batch(step: Step, rows: list[tuple]) -> None:
-    from chat.models import Message
+    """After a batch of messages: recompute ``last_message_at`` of the
+    channels whose newest message may have gone, i.e. those where the batch
+    deleted a message at least as new as ``last_message_at``; the others keep
+    theirs (their newest message remains). Recomputing every touched channel
+    walks, near the end, through the dead tuples of the channel's deleted
+    messages, once per batch: the 1 s batches of docs/PERFORMANCE.md."""
+    from chat.models import Channel, Message
     from chat.services import channel_recompute_last_message
 
-    if step.model is Message:
-        channel_recompute_last_message(channel_ids={channel_id for _, channel_id in rows})
+    if step.model is not Message:
+        return
+    newest_deleted: dict[int, object] = {}
+    for _, channel_id, created_at in rows:
+        if channel_id not in newest_deleted or created_at > newest_deleted[channel_id]:
+            newest_deleted[channel_id] = created_at
+    current = Channel._base_manager.filter(pk__in=newest_deleted).values_list("pk", "last_message_at")
+    channel_recompute_last_message(
+        channel_ids=[pk for pk, last in current if last is None or newest_deleted[pk] >= last]
+    )
 
 
 def _batch_columns(step: Step) -> tuple[str, ...]:
     from chat.models import Message
 
-    return ("pk", "channel_id") if step.model is Message else ("pk",)
+    return ("pk", "channel_id", "created_at") if step.model is Message else ("pk",)
 
 
 def renew_lease(*, purge_id: int, owner: str) -> CompanyPurge:
