@@ -386,6 +386,10 @@ def company_purge_run(
             sizer.observe(rows=result.rows, ms=last_ms)
         if between_batches is not None and result.rows:
             between_batches(CompanyPurge.objects.get(pk=purge.pk))
+        if settings.COMPANY_PURGE_PAUSE_MS:
+            # Leave the database (and its CPU) to the other tenants' requests
+            # for a moment: a purge is not in a hurry.
+            time.sleep(settings.COMPANY_PURGE_PAUSE_MS / 1000)
         if deadline is not None and time.monotonic() >= deadline:
             return CompanyPurge.objects.get(pk=purge.pk)
     return _company_purge_finish(purge_id=purge.pk, owner=owner, last_batch_ms=last_ms)

@@ -266,6 +266,8 @@ COMPANY_PURGE_ONLINE_THRESHOLD = int(os.environ.get("COMPANY_PURGE_ONLINE_THRESH
 # COMPANY_PURGE_BATCH_TARGET_MS (companies/purge.py, BatchSizer).
 COMPANY_PURGE_BATCH_SIZE = int(os.environ.get("COMPANY_PURGE_BATCH_SIZE", "2000"))
 COMPANY_PURGE_BATCH_TARGET_MS = float(os.environ.get("COMPANY_PURGE_BATCH_TARGET_MS", "150"))
+# Pause between two batches, leaving the database to the other tenants.
+COMPANY_PURGE_PAUSE_MS = float(os.environ.get("COMPANY_PURGE_PAUSE_MS", "50"))
 # A purge job works this many seconds, then hands over to a new job (so the
 # periodic jobs run between); a purge whose worker has been silent for
 # COMPANY_PURGE_LEASE_SECONDS is taken over by another worker.
