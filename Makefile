@@ -13,10 +13,11 @@ PYTHON_BOOTSTRAP := $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		command -v $$p; break; fi; done)
 
-.PHONY: help venv run migrate seed test test-sqlite test-postgres check bench bench-smoke serve proxy loadtest attack clean
+.PHONY: help venv run worker migrate seed test test-sqlite test-postgres check bench bench-smoke serve proxy loadtest attack clean
 
 help:
 	@echo "make run     set up and serve on SQLite at http://$(HOST):$(PORT)/ (migrated, demo data)"
+	@echo "make worker  run background jobs (tenant purges, periodic jobs) on DATABASE_URL"
 	@echo "make test    set up and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make serve   production-style: gunicorn + PostgreSQL (DATABASE_URL, DJANGO_SECRET_KEY; see .env.example)"
 	@echo "make loadtest  load test of make serve on PostgreSQL (LOADTEST_SECONDS, default 60)"
@@ -40,8 +41,17 @@ migrate: venv
 seed: migrate
 	@if $(PY) manage.py help seed_demo >/dev/null 2>&1; then $(PY) manage.py seed_demo; fi
 
+# The development server with a job worker beside it (same database; it
+# stops with the server): deactivation, scheduled purges and periodic jobs
+# work on the embedded SQLite default too (docs/operations.md "Jobs").
 run: seed
+	@$(PY) manage.py worker --verbosity 0 & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The background job worker (docs/operations.md "Jobs"): runs queued jobs and
+# enqueues the periodic ones; run one or more beside `make serve`.
+worker: migrate
+	$(PY) manage.py worker
 
 # requirements.txt is the runtime (make run, make serve, production);
 # requirements-dev.txt adds the test and lint tools (make test, make check).

@@ -17,6 +17,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _no_purge_pause(settings):
+    # The online purge pauses between batches in production (docs/lifecycle.md).
+    settings.COMPANY_PURGE_PAUSE_MS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per factory user; the hasher
     # is not what these tests are about.

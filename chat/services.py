@@ -19,7 +19,7 @@ from django.utils import timezone
 from chat.models import Channel, ChannelMembership, Message, MessageReaction
 from companies.models import Company, DeletionReceipt, User
 from workspace.db.receipts import ReceiptAccumulator
-from companies.services import receipt_record
+from companies.receipts import receipt_record
 from companies.tenancy import lock_tenant
 from workspace.db.writes import (
     Forbidden,

@@ -14,12 +14,13 @@ per batch; ``QuerySet.update`` and raw SQL send nothing, and
 import threading
 from dataclasses import dataclass, field
 
+from django.db.models import Max
 from django.db.models.signals import post_delete, post_save, pre_delete
 
 from chat.models import Channel, Message, MessageReaction
 from workspace.db.tenant import post_bulk_create
 from chat.services import channel_recompute_last_message, channel_touch
-from companies.hooks import user_erasing
+from companies.hooks import rows_purging, user_erasing
 from companies.services import user_touch
 from workspace.metrics import LAST_MESSAGE_RECOMPUTES, LAST_MESSAGE_TOUCHES
 
@@ -133,6 +134,28 @@ def user_erasing_channels(sender, user, using="default", **kwargs):
     return repair
 
 
+def messages_purging(sender, ids: list[int], using: str = "default", **kwargs):
+    """A batch of the online tenant purge is about to delete messages ``ids``:
+    the channels whose newest message may go (the batch holds a message at
+    least as new as ``last_message_at``) are recomputed after the DELETE; the
+    others keep theirs (their newest message remains)."""
+    if sender is not Message:
+        return None
+    newest = dict(
+        Message._base_manager.using(using)
+        .filter(pk__in=ids)
+        .order_by()
+        .values("channel_id")
+        .annotate(newest=Max("created_at"))
+        .values_list("channel_id", "newest")
+    )
+    current = Channel._base_manager.using(using).filter(pk__in=newest).values_list("pk", "last_message_at")
+    stale = [pk for pk, last in current if last is None or newest[pk] >= last]
+    if not stale:
+        return None
+    return lambda: channel_recompute_last_message(channel_ids=stale, using=using)
+
+
 def connect() -> None:
     """Connect the receivers (``AppConfig.ready()``); idempotent (``dispatch_uid``)."""
     post_save.connect(message_saved, sender=Message, dispatch_uid="chat.message_saved")
@@ -143,3 +166,4 @@ def connect() -> None:
     pre_delete.connect(channel_pre_delete, sender=Channel, dispatch_uid="chat.channel_pre_delete")
     post_delete.connect(message_post_delete, sender=Message, dispatch_uid="chat.message_post_delete")
     user_erasing.connect(user_erasing_channels, dispatch_uid="chat.user_erasing")
+    rows_purging.connect(messages_purging, dispatch_uid="chat.messages_purging")

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from companies import services
-from companies.models import Attendance, Company, DeletionReceipt, User
+from companies.models import Attendance, Company, CompanyPurge, DeletionReceipt, User
 from workspace.adminkit import (
     FixedOnChangeMixin,
     ImpactPreviewAdminMixin,
@@ -43,12 +43,15 @@ ESCALATION_FIELDS = ("is_superuser", "groups", "user_permissions")
 @admin.register(Company)
 class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     list_display = [
-        "name", "slug", "created_at", "people", "channel_count", "meeting_count", "message_retention_days"
+        "name", "slug", "created_at", "people", "channel_count", "meeting_count", "message_retention_days",
+        "is_active", "purge_scheduled_for",
     ]
     search_fields = ["name", "slug"]
-    list_filter = [("created_at", admin.DateFieldListFilter)]
+    list_filter = [("created_at", admin.DateFieldListFilter), "is_active"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "next_retention_run"]
+    # Deactivation goes through its service (the actions below), never a checkbox.
+    readonly_fields = ["created_at", "next_retention_run", "is_active", "deactivated_at", "purge_scheduled_for"]
+    actions = ["deactivate_selected", "reactivate_selected"]
     prepopulated_fields = {"slug": ("name",)}
     ordering = ["name"]
 
@@ -103,12 +106,43 @@ class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     def meeting_count(self, obj):
         return obj._meetings
 
+    def get_exclude(self, request, obj=None):
+        # A new company gets the default delay (COMPANY_DELETION_DELAY_DAYS).
+        return ["deletion_delay_days"] if obj is None else []
+
     def save_model(self, request, obj, form, change):
         if change:
             changes = {name: form.cleaned_data[name] for name in services.COMPANY_FIELDS if name in form.changed_data}
             services.company_update(company=obj, actor=request.user, **changes)
         else:
             adopt(obj, services.company_create(name=obj.name, slug=obj.slug))
+
+    # --- Scheduled deletion (docs/lifecycle.md) ------------------------------
+
+    @admin.action(description="Deactivate selected companies and schedule their purge", permissions=["purge"])
+    def deactivate_selected(self, request, queryset):
+        for company in queryset:
+            try:
+                purge = services.company_deactivate(company=company, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{company}: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{company}: deactivated, purge scheduled for {purge.scheduled_for:%Y-%m-%d %H:%M} UTC."
+                )
+
+    @admin.action(description="Reactivate selected companies (cancel their purge)", permissions=["purge"])
+    def reactivate_selected(self, request, queryset):
+        for company in queryset:
+            try:
+                services.company_reactivate(company=company, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{company}: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{company}: active again, purge cancelled.")
+
+    def has_purge_permission(self, request):
+        return is_platform_user(request)
 
     # --- Deleting a company is the tenant purge -----------------------------
 
@@ -434,3 +468,52 @@ class DeletionReceiptAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CompanyPurge)
+class CompanyPurgeAdmin(admin.ModelAdmin):
+    """Purges scheduled, running and finished, with their progress (read-only:
+    they are driven by the deactivation actions and the job worker)."""
+
+    list_display = [
+        "company_slug", "status", "mode", "progress", "phase", "batches", "max_batch_ms", "scheduled_for",
+        "started_at", "finished_at",
+    ]
+    list_filter = ["status", "mode"]
+    search_fields = ["company_slug", "company_name"]
+    readonly_fields = [f.name for f in CompanyPurge._meta.fields] + ["progress", "per_table"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return is_platform_user(request) and super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return is_platform_user(request) and super().has_module_permission(request)
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return format_html(
+            '<progress value="{}" max="100" style="width:10em"></progress> {}% ({} / {} rows)',
+            obj.percent, obj.percent, obj.deleted_rows, obj.total_rows,
+        )
+
+    @admin.display(description="rows per table (deleted / at start)")
+    def per_table(self, obj):
+        from django.utils.html import format_html_join
+
+        labels = sorted(set(obj.totals) | set(obj.deleted))
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "", "<tr><td>{}</td><td>{} / {}</td></tr>",
+                ((label, obj.deleted.get(label, 0), obj.totals.get(label, 0)) for label in labels),
+            ),
+        )

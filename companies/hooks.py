@@ -14,6 +14,13 @@ from django.dispatch import Signal
 #: transaction. A receiver that raises aborts the erasure.
 user_erasing = Signal()
 
+#: Sent by the online tenant purge (companies/purge.py) inside each batch's
+#: transaction, right before the ``DELETE`` of ``ids`` of ``sender`` (a model;
+#: ``using=<alias>``). Like ``user_erasing``, a receiver that keeps derived
+#: fields over those rows returns a callable that repairs them after the
+#: ``DELETE``, in the same transaction.
+rows_purging = Signal()
+
 
 # --- The retention preview ----------------------------------------------------
 # Retention deletes messages (chat), but the company's settings (admin, API)

@@ -15,6 +15,12 @@ from workspace.tenancy import ensure_same_company
 RETENTION_MAX_DAYS = 36500
 
 
+def default_deletion_delay_days() -> int:
+    from django.conf import settings
+
+    return settings.COMPANY_DELETION_DELAY_DAYS
+
+
 class Company(models.Model):
     """A tenant. Deleting it purges everything it owns (docs/delete-policy.md)."""
 
@@ -30,6 +36,19 @@ class Company(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(RETENTION_MAX_DAYS)],
         help_text="Delete messages older than this many days (1 to 36500); empty keeps them forever.",
     )
+    # Scheduled deletion (docs/lifecycle.md "Scheduled and online tenant
+    # deletion"): an inactive company's people cannot log in and nothing of
+    # it can be written; its purge starts at ``purge_scheduled_for``.
+    # Database defaults too: a row inserted outside Django (psql, the bench's
+    # set-based generator) is an active company with the default delay.
+    is_active = models.BooleanField(default=True, db_default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deletion_delay_days = models.PositiveSmallIntegerField(
+        default=default_deletion_delay_days,
+        db_default=30,
+        help_text="Days between the deactivation of the company and the purge of its data (0 = at once).",
+    )
+    purge_scheduled_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -42,6 +61,17 @@ class Company(models.Model):
                 | Q(message_retention_days__gte=1, message_retention_days__lte=RETENTION_MAX_DAYS),
                 name="companies_company_retention_days_range",
                 violation_error_message="Retention must be between 1 and 36500 days, or empty.",
+            ),
+            models.CheckConstraint(
+                condition=Q(deletion_delay_days__lte=3650),
+                name="companies_company_deletion_delay_days_max",
+                violation_error_message="The deletion delay is at most 3650 days.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=True, deactivated_at__isnull=True, purge_scheduled_for__isnull=True)
+                | Q(is_active=False, deactivated_at__isnull=False, purge_scheduled_for__isnull=False),
+                name="companies_company_deactivation_consistent",
+                violation_error_message="An inactive company has a deactivation time and a purge time; an active one has neither.",
             ),
         ]
 
@@ -222,3 +252,76 @@ class DeletionReceipt(models.Model):
         super().clean()
         if any(not isinstance(v, int) or v < 0 for v in self.counts.values()):
             raise ValidationError({"counts": "Counts must be non-negative integers."})
+
+
+class CompanyPurge(models.Model):
+    """The purge of a deactivated company: scheduled, running, finished.
+
+    Deliberately no foreign key to ``Company``: the record outlives the tenant
+    (its last batch deletes the company row), and keeps the per-table counts
+    of what was deleted (``deleted``; docs/lifecycle.md). It is also the
+    state that makes the online purge resumable: a worker holds it through a
+    lease (``lease_owner``, ``heartbeat_at``) renewed by every batch; another
+    worker takes over a lease left silent for ``COMPANY_PURGE_LEASE_SECONDS``.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    class Mode(models.TextChoices):
+        ONLINE = "online", "Online (batches)"
+        SINGLE = "single", "One statement"
+
+    company_id = models.BigIntegerField(unique=True, help_text="Id of the purged company (no FK: kept after it).")
+    company_name = models.CharField(max_length=200)
+    company_slug = models.CharField(max_length=100)
+    requested_by_id = models.BigIntegerField(null=True, blank=True, help_text="Id of who deactivated the company.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
+    scheduled_for = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The job (django_tasks_db) last enqueued for it.")
+    phase = models.CharField(max_length=100, blank=True, help_text="The table being deleted from.")
+    totals = models.JSONField(default=dict, blank=True, help_text="Rows per table when the purge started.")
+    deleted = models.JSONField(default=dict, blank=True, help_text="Rows deleted per table so far.")
+    id_sums = models.JSONField(
+        default=dict, blank=True, help_text="Per table: [rows, sum of id hashes mod 2**64] (the receipt's checksum)."
+    )
+    batches = models.PositiveIntegerField(default=0)
+    max_batch_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "running", "finished"]), name="companies_companypurge_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="finished", finished_at__isnull=False) | ~Q(status="finished"),
+                name="companies_companypurge_finished_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"purge of {self.company_slug} ({self.status})"
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.totals.values())
+
+    @property
+    def deleted_rows(self) -> int:
+        return sum(self.deleted.values())
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.FINISHED:
+            return 100
+        total = self.total_rows
+        return min(99, int(100 * self.deleted_rows / total)) if total else 0

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from companies.models import Attendance, Company, DeletionReceipt, User
-from workspace.api.fields import EmailOrNullField
+from companies.models import Attendance, Company, CompanyPurge, DeletionReceipt, User
+from workspace.api.fields import EmailOrNullField, NotBlankCharField, StrictIntegerField
 
 
 class CompanySerializer(serializers.ModelSerializer):
@@ -110,10 +110,17 @@ class CompanySettingsSerializer(serializers.ModelSerializer):
     retention_preview = serializers.SerializerMethodField(
         help_text="What the next retention run would delete if it ran now."
     )
+    deletion_delay_days = serializers.IntegerField(
+        read_only=True, min_value=0, max_value=3650,
+        help_text="Days between the deactivation of the company and the purge of its data.",
+    )
 
     class Meta:
         model = Company
-        fields = ["id", "name", "slug", "message_retention_days", "retention_preview"]
+        fields = [
+            "id", "name", "slug", "message_retention_days", "retention_preview",
+            "is_active", "deletion_delay_days", "deactivated_at", "purge_scheduled_for",
+        ]
         read_only_fields = fields
 
     def get_retention_preview(self, company) -> RetentionPreviewSerializer:
@@ -129,6 +136,10 @@ class CompanySettingsUpdateSerializer(serializers.Serializer):
         min_value=1,
         max_value=36500,
         help_text="Delete messages older than this many days; null keeps them forever.",
+    )
+    deletion_delay_days = StrictIntegerField(
+        min_value=0, max_value=3650, required=False,
+        help_text="Days between a deactivation and the purge (0 = purge at once).",
     )
 
 
@@ -156,5 +167,37 @@ class DeletionReceiptSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "created_at", "subject", "actor_id", "actor_username",
             "counts", "detached", "checksums", "checksum", "run", "batch",
+        ]
+        read_only_fields = fields
+
+
+class CompanyDeactivateSerializer(serializers.Serializer):
+    confirm_slug = NotBlankCharField(
+        max_length=100, help_text="Your company's slug, typed again: deactivation locks everyone out at once."
+    )
+    deletion_delay_days = StrictIntegerField(
+        min_value=0, max_value=3650, required=False,
+        help_text="Days before the purge (default: the company's `deletion_delay_days`; 0 = now).",
+    )
+
+
+class CompanyPurgeSerializer(serializers.ModelSerializer):
+    mode = serializers.CharField(read_only=True, help_text="`online`, `single`, or empty until it starts.")
+    percent = serializers.IntegerField(read_only=True, min_value=0, max_value=100)
+    total_rows = serializers.IntegerField(read_only=True, min_value=0)
+    deleted_rows = serializers.IntegerField(read_only=True, min_value=0)
+    totals = serializers.DictField(
+        child=serializers.IntegerField(min_value=0), read_only=True, help_text="Rows per table when it started."
+    )
+    deleted = serializers.DictField(
+        child=serializers.IntegerField(min_value=0), read_only=True, help_text="Rows deleted per table so far."
+    )
+
+    class Meta:
+        model = CompanyPurge
+        fields = [
+            "id", "company_id", "company_name", "company_slug", "status", "mode", "phase", "scheduled_for",
+            "started_at", "finished_at", "percent", "total_rows", "deleted_rows", "totals", "deleted", "batches",
+            "max_batch_ms",
         ]
         read_only_fields = fields

@@ -4,7 +4,6 @@ Every function is keyword-only, atomic, and refuses cross-tenant references
 with a ``ValidationError`` naming the field.
 """
 
-import time
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -14,8 +13,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from companies.hooks import user_erasing
-from companies.models import Attendance, Company, DeletionReceipt, User
+from companies.models import Attendance, Company, CompanyPurge, DeletionReceipt, User
 from workspace.db.receipts import ReceiptAccumulator
+# The purge lives in companies/purge.py (the job module reaches it without
+# the services); these names stay the services' API for its callers.
+from companies.purge import company_purge as company_purge
+from companies.purge import company_purge_claim as company_purge_claim
+from companies.purge import company_purge_run as company_purge_run
+from companies.receipts import receipt_record
 from companies.tenancy import lock_tenant
 from workspace.db.writes import (
     Forbidden,
@@ -26,7 +31,7 @@ from workspace.db.writes import (
     update_allowed,
     validate,
 )
-from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES, LAST_ACTIVE_TOUCHES
+from workspace.metrics import LAST_ACTIVE_TOUCHES
 
 
 @transaction.atomic
@@ -39,7 +44,7 @@ def company_create(*, name: str, slug: str | None = None) -> Company:
 
 COMPANY_EDITORS = "Only an admin of the company may change it."
 #: What a company admin may change of their company (company_update).
-COMPANY_FIELDS = frozenset({"name", "slug", "message_retention_days"})
+COMPANY_FIELDS = frozenset({"name", "slug", "message_retention_days", "deletion_delay_days"})
 USER_EDITORS = "Only the person themselves or an admin of their company may change them."
 USER_ADMIN_FIELDS = "Only an admin of the company may change this."
 #: What a person may change of themselves; the rest is their company admin's.
@@ -114,122 +119,6 @@ def company_set_retention(*, company: Company, days: int | None, actor: User | N
     company.full_clean(exclude=["slug", "name"])
     company.save(update_fields=["message_retention_days"])
     return company
-
-
-# --- Deletion receipts (docs/lifecycle.md, "Deletion receipts") -------------
-
-
-def receipt_record(
-    *,
-    kind: str,
-    subject: str,
-    company: Company | None = None,
-    company_id: int | None = None,
-    actor: User | None = None,
-    accumulator: ReceiptAccumulator,
-    run=None,
-    batch: int | None = None,
-    parameters: dict | None = None,
-    at: datetime | None = None,
-) -> DeletionReceipt:
-    """Append a receipt for a delete, from the counts and id checksums an
-    accumulator gathered. Call it inside the delete's own transaction: the
-    receipt commits (or rolls back) with the delete it proves.
-
-    ``company`` is snapshotted (id, name, slug: no foreign key, so the receipt
-    survives the company's purge); ``company_id`` alone when the row is
-    already gone. ``actor`` likewise (id and username); None: the system (a
-    scheduled run).
-    """
-    if company is not None:
-        company_id, name, slug = company.pk, company.name, company.slug
-    else:
-        name = slug = ""
-        if company_id is not None:
-            row = Company.objects.filter(pk=company_id).values_list("name", "slug").first()
-            name, slug = row if row else ("", "")
-    receipt = DeletionReceipt(
-        kind=kind,
-        subject=subject,
-        company_id=company_id,
-        company_name=name,
-        company_slug=slug,
-        actor_id=getattr(actor, "pk", None),
-        actor_username=getattr(actor, "username", "") or "",
-        run=run,
-        batch=batch,
-        parameters=parameters or {},
-        created_at=at or timezone.now(),
-        **accumulator.receipt_fields(),
-    )
-    receipt.full_clean()
-    receipt.save()
-    return receipt
-
-
-def company_purge(*, company: Company, actor: User | None = None) -> None:
-    """Delete a tenant and everything it owns in one statement.
-
-    Every FK below the company carries ``ON DELETE CASCADE`` / ``SET NULL`` in
-    the database (workspace/db/backends), so the database does the cascade at
-    its own speed, without Django's collector loading each row into memory.
-    Nothing outside the tenant refers to it (tenant consistency), so no
-    lifecycle field outside it needs recomputing (docs/delete-policy.md).
-
-    Deleting the company row needs ``FOR UPDATE`` on it, which waits for the
-    tenant's writes in flight (each holds the gate of ``lock_tenant``); the
-    cascade then cannot deadlock with them.
-
-    A big tenant's cascade may take longer than a web request's
-    ``statement_timeout`` (workspace/db/timeouts.py; the admin runs this in a
-    request): it is lifted for this transaction only.
-
-    A deletion receipt (kind ``company_purge``) is written in the same
-    transaction; it has no foreign key to the company, so it survives it.
-    Its id checksums stream every id of the tenant once (one query per
-    table): the online purge of a large tenant accumulates them per batch
-    instead (``ReceiptAccumulator``).
-
-    Counted and timed (``workspace_company_purges_total{outcome}``,
-    ``workspace_company_purge_duration_seconds``; workspace/metrics.py).
-    """
-    from companies.selectors import company_purge_preview
-
-    started = time.perf_counter()
-    outcome = "failed"
-    try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL statement_timeout = 0")
-                    # The tenant's writes in flight finish first and later
-                    # ones wait (the gate of lock_tenant): the receipt's
-                    # counts are exactly what the cascade removes.
-                    cursor.execute(
-                        f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
-                        "WHERE id = %s FOR UPDATE",
-                        [company.pk],
-                    )
-            snapshot = Company.objects.filter(pk=company.pk).first()
-            if snapshot is None:  # purged already: nothing to delete, no receipt
-                outcome = "ok"
-                company.pk = None
-                return
-            impact = company_purge_preview(company=snapshot)
-            accumulator = ReceiptAccumulator.from_impact(impact)
-            delete_cascading(Company, company.pk)
-            receipt_record(
-                kind=DeletionReceipt.Kind.COMPANY_PURGE,
-                subject=impact.subject,
-                company=snapshot,
-                actor=actor,
-                accumulator=accumulator,
-            )
-        outcome = "ok"
-    finally:
-        COMPANY_PURGE_SECONDS.observe(time.perf_counter() - started)
-        COMPANY_PURGES.labels(outcome).inc()
-    company.pk = None
 
 
 def user_erase(*, user: User, actor: User | None = None) -> None:
@@ -455,3 +344,73 @@ def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendanc
     attendance.check_out = at
     attendance.save(update_fields=["check_out"])
     return attendance
+
+
+# --- Scheduled and online tenant deletion (docs/lifecycle.md) -----------------
+
+
+def company_deactivate(*, company: Company, actor: User | None, deletion_delay_days: int | None = None) -> CompanyPurge:
+    """Deactivate a tenant: from the commit on, its people cannot log in (their
+    tokens are deleted, sessions refused) and nothing of it can be written
+    (``lock_tenant`` refuses); its purge is scheduled ``deletion_delay_days``
+    later (0 = now) and its job enqueued in this same transaction.
+
+    The company row is locked ``FOR UPDATE`` first: it waits for the tenant's
+    writes in flight (each holds the ``FOR KEY SHARE`` gate), so none commits
+    after the deactivation."""
+    from knox.models import AuthToken
+
+    from companies.tasks import company_purge_job
+
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if not locked.is_active:
+            raise ValidationError({"is_active": "The company is already deactivated."})
+        if deletion_delay_days is not None:
+            locked.deletion_delay_days = deletion_delay_days
+        now = timezone.now()
+        locked.is_active = False
+        locked.deactivated_at = now
+        locked.purge_scheduled_for = now + timedelta(days=locked.deletion_delay_days)
+        locked.full_clean(exclude=["slug"])
+        locked.save(update_fields=["is_active", "deactivated_at", "purge_scheduled_for", "deletion_delay_days"])
+        AuthToken.objects.filter(user__company_id=locked.pk).delete()
+        purge = CompanyPurge.objects.create(
+            company_id=locked.pk,
+            company_name=locked.name,
+            company_slug=locked.slug,
+            requested_by_id=actor.pk if actor is not None else None,
+            scheduled_for=locked.purge_scheduled_for,
+        )
+        job = company_purge_job.using(run_after=locked.purge_scheduled_for).enqueue(company_id=locked.pk)
+        purge.task_id = str(job.id)
+        purge.save(update_fields=["task_id"])
+    for field in ("is_active", "deactivated_at", "purge_scheduled_for", "deletion_delay_days"):
+        setattr(company, field, getattr(locked, field))
+    return purge
+
+
+def company_reactivate(*, company: Company, actor: User | None) -> Company:
+    """Cancel a scheduled purge and let the tenant in again. Refused once the
+    purge has started (some of the data may be gone already)."""
+    from django_tasks_db.models import DBTaskResult
+
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if locked.is_active:
+            raise ValidationError({"is_active": "The company is active."})
+        purge = CompanyPurge.objects.select_for_update().filter(company_id=locked.pk).first()
+        if purge is not None and purge.status != CompanyPurge.Status.SCHEDULED:
+            raise ValidationError({"is_active": "The purge of this company has started: it cannot be cancelled."})
+        if purge is not None:
+            if purge.task_id:
+                DBTaskResult.objects.filter(id=purge.task_id, status="READY").delete()
+            purge.delete()
+        locked.is_active = True
+        locked.deactivated_at = None
+        locked.purge_scheduled_for = None
+        locked.save(update_fields=["is_active", "deactivated_at", "purge_scheduled_for"])
+    company.is_active, company.deactivated_at, company.purge_scheduled_for = True, None, None
+    return company
+
+

@@ -2,9 +2,14 @@
 (docs/delete-policy.md). Lives with ``companies`` because it locks the company
 row; the apps above (``chat``, ``meetings``) import it from here."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 
 from companies.models import Company
+
+
+class TenantInactive(PermissionDenied):
+    """A write to a deactivated company (``lock_tenant``): an API 403."""
 
 
 def lock_tenant(company_id: int | None, *, using: str = "default") -> None:
@@ -18,18 +23,24 @@ def lock_tenant(company_id: int | None, *, using: str = "default") -> None:
     that arrive during the purge wait for it and then find the tenant gone.
     Without the gate the purge's cascade locks users before channels while a
     message post locks its channel before its author: a deadlock
-    (docs/lifecycle.md). PostgreSQL only: SQLite serialises writers itself.
+    (docs/lifecycle.md). The lock is PostgreSQL only: SQLite serialises
+    writers itself.
 
-    Raises ``Company.DoesNotExist`` (an API 404) when the tenant is gone.
+    Raises ``Company.DoesNotExist`` (an API 404) when the tenant is gone, and
+    ``TenantInactive`` (a 403) when it is deactivated (docs/lifecycle.md): the
+    deactivation takes ``FOR UPDATE`` on the row, so writes in flight finish
+    first and later ones see it. On SQLite (no row locks) the same check runs
+    unlocked.
     """
-    connection = connections[using]
-    if connection.vendor != "postgresql" or company_id is None:
+    if company_id is None:
         return
+    connection = connections[using]
+    table = connection.ops.quote_name(Company._meta.db_table)
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
-            "WHERE id = %s FOR KEY SHARE",
-            [company_id],
-        )
-        if cursor.fetchone() is None:
-            raise Company.DoesNotExist("The company no longer exists.")
+        cursor.execute(f"SELECT is_active FROM {table} WHERE id = %s{lock}", [company_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Company.DoesNotExist("The company no longer exists.")
+    if not row[0]:
+        raise TenantInactive("This company is deactivated: nothing of it can be changed.")

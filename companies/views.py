@@ -3,15 +3,17 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from companies import selectors, services
-from companies.models import Attendance, Company, DeletionReceipt
+from companies.models import Attendance, Company, CompanyPurge, DeletionReceipt
 from companies.serializers import (
     AttendanceSerializer,
+    CompanyDeactivateSerializer,
+    CompanyPurgeSerializer,
     CompanySettingsSerializer,
     CompanySettingsUpdateSerializer,
     DeletionReceiptSerializer,
@@ -23,7 +25,7 @@ from companies.serializers import (
     retention_preview_data,
 )
 from workspace.api.filters import DateFilter, IdFilter
-from workspace.api.permissions import IsCompanyMember
+from workspace.api.permissions import IsCompanyMember, IsPlatformSuperuser
 from workspace.api.schema import responses, validation_error
 
 
@@ -156,7 +158,7 @@ class CompanySettingsView(APIView):
 
     @extend_schema(
         operation_id="company_retrieve",
-        summary="Your company's settings, with what the next retention run would delete (company admins)",
+        summary="Your company's settings and lifecycle, with what the next retention run would delete (company admins)",
         responses=responses({200: CompanySettingsSerializer}, forbidden=COMPANY_ADMINS),
     )
     def get(self, request):
@@ -165,11 +167,11 @@ class CompanySettingsView(APIView):
 
     @extend_schema(
         operation_id="company_partial_update",
-        summary="Set the message retention (days, or null to keep messages forever; company admins)",
+        summary="Set the message retention (days, or null: keep) and the deletion delay (company admins)",
         request=CompanySettingsUpdateSerializer,
         responses=responses(
             {200: CompanySettingsSerializer},
-            bad_request=validation_error("CompanySettingsError", "message_retention_days"),
+            bad_request=validation_error("CompanySettingsError", "message_retention_days", "deletion_delay_days"),
             forbidden=COMPANY_ADMINS,
             body=True,
         ),
@@ -179,11 +181,9 @@ class CompanySettingsView(APIView):
         services.company_authorize_edit(company_id=request.user.company_id, actor=request.user)
         serializer = CompanySettingsUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        company = self._company(request)
-        if "message_retention_days" in serializer.validated_data:
-            company = services.company_set_retention(
-                company=company, days=serializer.validated_data["message_retention_days"], actor=request.user
-            )
+        company = services.company_update(
+            company=self._company(request), actor=request.user, **serializer.validated_data
+        )
         return Response(CompanySettingsSerializer(company).data)
 
 
@@ -262,6 +262,73 @@ class DeletionReceiptListView(generics.ListAPIView):
         responses=responses(
             {200: DeletionReceiptSerializer(many=True)}, forbidden=COMPANY_ADMINS, not_found="Page out of range."
         ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CompanyDeactivateView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(
+        operation_id="company_deactivate",
+        summary="Deactivate your company and schedule the purge of its data (company admin)",
+        description="From this response on, nobody of the company can log in (every token is revoked, this "
+        "one included) and nothing of it can be changed; its data is purged after `deletion_delay_days` "
+        "(0 = at once). Until the purge starts, a platform administrator can reactivate it. `confirm_slug` "
+        "must repeat the company's slug.",
+        request=CompanyDeactivateSerializer,
+        responses=responses(
+            {202: CompanyPurgeSerializer},
+            bad_request=validation_error("CompanyDeactivateError", "confirm_slug", "deletion_delay_days"),
+            forbidden=COMPANY_ADMINS,
+            body=True,
+        ),
+    )
+    def post(self, request):
+        # The service's rule, asked before the body is validated.
+        services.company_authorize_edit(company_id=request.user.company_id, actor=request.user)
+        serializer = CompanyDeactivateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        company = request.user.company
+        if serializer.validated_data["confirm_slug"] != company.slug:
+            raise ValidationError({"confirm_slug": ["This is not your company's slug."]})
+        purge = services.company_deactivate(
+            company=company,
+            actor=request.user,
+            deletion_delay_days=serializer.validated_data.get("deletion_delay_days"),
+        )
+        return Response(CompanyPurgeSerializer(purge).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CompanyPurgeListView(generics.ListAPIView):
+    permission_classes = [IsPlatformSuperuser]
+    serializer_class = CompanyPurgeSerializer
+    filter_backends = []
+    queryset = CompanyPurge.objects.order_by("-created_at", "-pk")
+
+    @extend_schema(
+        operation_id="company_purges_list",
+        summary="Tenant purges, scheduled, running and finished, with their progress (platform superuser)",
+        responses=responses(
+            {200: CompanyPurgeSerializer(many=True)},
+            forbidden="Platform superusers only.",
+            not_found="Page out of range.",
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CompanyPurgeDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsPlatformSuperuser]
+    serializer_class = CompanyPurgeSerializer
+    queryset = CompanyPurge.objects.all()
+
+    @extend_schema(
+        operation_id="company_purges_retrieve",
+        summary="One tenant purge and its progress (platform superuser)",
+        responses=responses({200: CompanyPurgeSerializer}, forbidden="Platform superusers only.", not_found=True),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

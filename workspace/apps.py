@@ -18,3 +18,8 @@ class WorkspaceConfig(AppConfig):
         from workspace.adminkit import scope_admin_site
 
         scope_admin_site(admin.site)
+
+        # <app>.tasks modules: their periodic jobs register (workspace/jobs.py).
+        from workspace.jobs import load_task_modules
+
+        load_task_modules()

@@ -64,6 +64,15 @@ class SlotModelBackend(ModelBackend):
         finally:
             semaphore.release()
 
+    def user_can_authenticate(self, user):
+        """Also refuses the people of a deactivated company (docs/lifecycle.md):
+        at login, and for a browser session on every request (``get_user``)."""
+        if not super().user_can_authenticate(user):
+            return False
+        if getattr(user, "company_id", None) is None:
+            return True
+        return user.company.is_active
+
 
 def busy_response(request) -> HttpResponse:
     LOGIN_REFUSED.labels("busy").inc()

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Job queue: Django's task API stored in our own database (docs/operations.md).
+    "django_tasks_db",
     "django.contrib.postgres",
     "companies",
     "chat",
@@ -242,6 +244,38 @@ AXES_LOCKOUT_CALLABLE = "workspace.login_throttle.lockout_response"
 AXES_RESET_ON_SUCCESS = False
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+
+# --- Background jobs (docs/operations.md "Jobs", docs/lifecycle.md) ---------
+# Django's task API with django-tasks-db: a job is a row of our own database,
+# written in the transaction that asks for it (a rolled-back request enqueues
+# nothing). `make worker` (manage.py worker) runs them and the periodic jobs
+# of workspace/jobs.py; `make run` starts one beside the development server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Seconds between two looks at an empty queue, per worker.
+JOBS_POLL_INTERVAL = float(os.environ.get("JOBS_POLL_INTERVAL", "1"))
+
+# --- Tenant deletion (docs/lifecycle.md "Scheduled and online tenant deletion")
+# Days between a company's deactivation and its purge, for a company created
+# without a delay of its own (Company.deletion_delay_days).
+COMPANY_DELETION_DELAY_DAYS = int(os.environ.get("COMPANY_DELETION_DELAY_DAYS", "30"))
+# A tenant with at most this many rows (all its tables) is purged in one
+# statement (company_purge); a bigger one online, in batches.
+# Message retention (docs/lifecycle.md, "Retention"): how often the periodic
+# job applies every company's message_retention_days.
+RETENTION_EVERY_SECONDS = float(os.environ.get("RETENTION_EVERY_SECONDS", "3600"))
+COMPANY_PURGE_ONLINE_THRESHOLD = int(os.environ.get("COMPANY_PURGE_ONLINE_THRESHOLD", "20000"))
+# Rows per batch of the online purge (each batch one short transaction): at
+# most COMPANY_PURGE_BATCH_SIZE, adapted to take about
+# COMPANY_PURGE_BATCH_TARGET_MS (companies/purge.py, BatchSizer).
+COMPANY_PURGE_BATCH_SIZE = int(os.environ.get("COMPANY_PURGE_BATCH_SIZE", "2000"))
+COMPANY_PURGE_BATCH_TARGET_MS = float(os.environ.get("COMPANY_PURGE_BATCH_TARGET_MS", "150"))
+# Pause between two batches, leaving the database to the other tenants.
+COMPANY_PURGE_PAUSE_MS = float(os.environ.get("COMPANY_PURGE_PAUSE_MS", "50"))
+# A purge job works this many seconds, then hands over to a new job (so the
+# periodic jobs run between); a purge whose worker has been silent for
+# COMPANY_PURGE_LEASE_SECONDS is taken over by another worker.
+COMPANY_PURGE_SLICE_SECONDS = float(os.environ.get("COMPANY_PURGE_SLICE_SECONDS", "20"))
+COMPANY_PURGE_LEASE_SECONDS = float(os.environ.get("COMPANY_PURGE_LEASE_SECONDS", "120"))
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {

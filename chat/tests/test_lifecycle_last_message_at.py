@@ -90,10 +90,11 @@ class TestCreate:
                 post(channel, author, minutes)
             counts.append(len(ctx.captured_queries))
         # INSERT message, UPDATE channel, UPDATE user, plus the tenant gate
-        # on PostgreSQL (companies.tenancy.lock_tenant) and the savepoint pair
-        # of the service's atomic block inside the test transaction.
+        # (companies.tenancy.lock_tenant: locks on PostgreSQL, checks that the
+        # company is active on both) and the savepoint pair of the service's
+        # atomic block inside the test transaction.
         assert counts == [counts[0]] * 3
-        assert counts[0] == (6 if connection.vendor == "postgresql" else 5)
+        assert counts[0] == 6
         assert len(channel_updates(ctx.captured_queries)) == 1
 
 

@@ -195,7 +195,7 @@ def test_changing_a_company_goes_through_the_service(admin_client, tenant, monke
     real = services.company_update
     monkeypatch.setattr(services, "company_update", lambda **kw: calls.append(kw) or real(**kw))
     url = reverse("admin:companies_company_change", args=[tenant.company.pk])
-    response = admin_client.post(url, {"name": "Renamed Inc", "slug": tenant.company.slug})
+    response = admin_client.post(url, {"name": "Renamed Inc", "slug": tenant.company.slug, "deletion_delay_days": 30})
     assert response.status_code == 302
     assert [(c["company"].pk, c.get("name")) for c in calls] == [(tenant.company.pk, "Renamed Inc")]
     assert Company.objects.get(pk=tenant.company.pk).name == "Renamed Inc"
@@ -204,7 +204,7 @@ def test_changing_a_company_goes_through_the_service(admin_client, tenant, monke
 def test_a_member_on_the_staff_cannot_rename_their_company(make_tenant_staff, admin_client_for, tenant):
     client = admin_client_for(make_tenant_staff(tenant.company, role="member"))
     url = reverse("admin:companies_company_change", args=[tenant.company.pk])
-    response = client.post(url, {"name": "Hijacked", "slug": tenant.company.slug})
+    response = client.post(url, {"name": "Hijacked", "slug": tenant.company.slug, "deletion_delay_days": 30})
     assert response.status_code == 200
     assert "Only an admin of the company may change it." in str(response.context["adminform"].form.errors)
     assert Company.objects.get(pk=tenant.company.pk).name != "Hijacked"

@@ -202,12 +202,12 @@ def test_database_refuses_update_and_delete_of_a_receipt(company):
 
 @pytest.mark.django_db
 def test_a_failed_delete_writes_no_receipt(tenant, monkeypatch):
-    import companies.services as services
+    import companies.purge as purge
 
     def boom(**kwargs):
         raise RuntimeError("cascade failed")
 
-    monkeypatch.setattr(services, "receipt_record", boom)
+    monkeypatch.setattr(purge, "receipt_record", boom)
     with pytest.raises(RuntimeError):
         company_purge(company=tenant.company)
     assert Company.objects.filter(pk=tenant.company.pk).exists()

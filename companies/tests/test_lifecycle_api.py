@@ -149,9 +149,9 @@ def test_admin_company_page_edits_retention_and_shows_the_next_run(admin_client,
     company = tenant.company
     MessageFactory(channel=tenant.channels[0], author=tenant.admin, created_at=timezone.now() - timedelta(days=90))
     url = reverse("admin:companies_company_change", args=[company.pk])
-    response = admin_client.post(url, {"name": company.name, "slug": company.slug, "message_retention_days": "0"})
+    response = admin_client.post(url, {"name": company.name, "slug": company.slug, "message_retention_days": "0", "deletion_delay_days": 30})
     assert response.status_code == 200 and response.context["adminform"].form.errors  # refused
-    response = admin_client.post(url, {"name": company.name, "slug": company.slug, "message_retention_days": "60"})
+    response = admin_client.post(url, {"name": company.name, "slug": company.slug, "message_retention_days": "60", "deletion_delay_days": 30})
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Company.objects.get(pk=company.pk).message_retention_days == 60
     page = admin_client.get(url).content.decode()

@@ -46,7 +46,7 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         digest = hash_token(token)
         row = (
-            AuthToken.objects.select_related("user")
+            AuthToken.objects.select_related("user__company")
             .filter(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH], digest=digest)
             .first()
         )
@@ -57,6 +57,10 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Token expired."))
         if not row.user.is_active:
             AuthToken.objects.filter(user_id=row.user_id).delete()
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if row.user.company is not None and not row.user.company.is_active:
+            # Deactivation deletes the tenant's tokens; one read just before it committed.
+            row.delete()
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return row.user, row
 

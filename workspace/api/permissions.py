@@ -15,3 +15,14 @@ class IsCompanyMember(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.company_id is not None)
+
+
+class IsPlatformSuperuser(BasePermission):
+    """A platform superuser (no company): the platform's own endpoints, e.g.
+    the progress of tenant purges (docs/api.md)."""
+
+    message = "Only platform superusers can use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_superuser and user.company_id is None)

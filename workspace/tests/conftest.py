@@ -43,3 +43,21 @@ def staff_client(admin_client_for, tenant_staff):
 @pytest.fixture
 def platform_client(admin_client_for, platform_superuser):
     return admin_client_for(platform_superuser)
+
+
+@pytest.fixture
+def job_rows(db):
+    """Rows of the global, read-only job models (a finished tenant purge, a
+    queued job), so that their admin pages have something to show."""
+    from django.utils import timezone
+
+    from companies.models import CompanyPurge
+    from companies.tasks import lifecycle_tick
+
+    now = timezone.now()
+    CompanyPurge.objects.create(
+        company_id=10**9, company_name="Gone", company_slug="gone", status="finished", mode="online",
+        scheduled_for=now, started_at=now, finished_at=now, totals={"chat.Message": 3},
+        deleted={"chat.Message": 3}, batches=1,
+    )
+    lifecycle_tick.enqueue()

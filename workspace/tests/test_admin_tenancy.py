@@ -17,6 +17,8 @@ from workspace.db.lineage import tenant_lookup
 from workspace.tests.admin_forms import admin_form_data
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
+# The global job models (tenant purges, queued jobs) need a row too.
+pytestmark = pytest.mark.usefixtures("job_rows")
 LABEL = {"ids": lambda m: m._meta.label}
 
 

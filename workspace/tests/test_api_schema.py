@@ -13,6 +13,10 @@ CONTRACT = {
     "/api/auth/token/": {"post", "delete"},
     "/api/auth/tokens/": {"delete"},
     "/api/me/": {"get"},
+    "/api/company/": {"get", "patch"},
+    "/api/company/deactivate/": {"post"},
+    "/api/company-purges/": {"get"},
+    "/api/company-purges/{id}/": {"get"},
     "/api/users/": {"get"},
     "/api/users/{id}/": {"get"},
     "/api/channels/": {"get", "post"},
@@ -37,7 +41,6 @@ CONTRACT = {
     # Data lifecycle (DESIGN.md "Additions": paths the project's; docs/api.md)
     "/api/users/{id}/erase-preview/": {"get"},
     "/api/channels/{id}/delete-preview/": {"get"},
-    "/api/company/": {"get", "patch"},
     "/api/company/retention-preview/": {"get"},
     "/api/company/purge-preview/": {"get"},
     "/api/company/deletion-receipts/": {"get"},
