@@ -66,6 +66,7 @@ check: venv $(VENV)/.dev-installed
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 # Benchmarks vs the raw-SQL limit on PostgreSQL (docs/PERFORMANCE.md). Uses

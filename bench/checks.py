@@ -37,9 +37,7 @@ def tenant_snapshot(company_id: int) -> dict:
         "last_message_at": dict(
             _rows("SELECT id, last_message_at FROM chat_channel WHERE company_id = %s", [company_id])
         ),
-        "last_active": dict(
-            _rows("SELECT id, last_active FROM companies_user WHERE company_id = %s", [company_id])
-        ),
+        "last_active": dict(_rows("SELECT id, last_active FROM companies_user WHERE company_id = %s", [company_id])),
     }
 
 
@@ -86,7 +84,9 @@ class Verdict:
 
     def other_tenant_intact(self, company_id: int, before: dict) -> None:
         after = tenant_snapshot(company_id)
-        self.expect(after["counts"] == before["counts"], f"other tenant rows changed: {before['counts']} -> {after['counts']}")
+        self.expect(
+            after["counts"] == before["counts"], f"other tenant rows changed: {before['counts']} -> {after['counts']}"
+        )
         self.expect(
             after["last_message_at"] == before["last_message_at"],
             "other tenant's Channel.last_message_at changed",

@@ -90,7 +90,7 @@ def run_path(path: str, **args) -> dict:
     )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX) and proc.returncode == 0:
-            return json.loads(line[len(RESULT_PREFIX):])
+            return json.loads(line[len(RESULT_PREFIX) :])
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
     raise PathCrashed(f"{path} exited {proc.returncode}:\n      " + "\n      ".join(tail))
 
@@ -151,7 +151,6 @@ def measure(
         describe(row, results[c.key], results)
         report.add(row, problems[c.key])
     return results
-
 
 
 def one_shot(limit_key: str):

@@ -89,8 +89,7 @@ def claim_database() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-            "WHERE datname = current_database()"
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()"
         )
         comment = cursor.fetchone()[0]
         if comment == MARKER:

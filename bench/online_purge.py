@@ -193,7 +193,10 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         purge_proc = subprocess.Popen(
             [sys.executable, "manage.py", "company_purge", company.slug, "--online", "--no-progress"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         # Five checks at random moments of the purge: when its progress
         # passes each of five random percentages.
@@ -263,7 +266,9 @@ def main(argv=None) -> int:
         and not results["other_tenant_rows_changed"]
         and b_after["messages"] == b_before["messages"] + posted
     )
-    print(f"median traffic latency during purge {statistics.median(dur_all):.1f} ms; verdict: {'ok' if ok else 'FAILED'}")
+    print(
+        f"median traffic latency during purge {statistics.median(dur_all):.1f} ms; verdict: {'ok' if ok else 'FAILED'}"
+    )
     return 0 if ok else 1
 
 

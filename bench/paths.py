@@ -195,8 +195,7 @@ def post_concurrent(*, kind: str, channel_id: int, author_ids: list[int], n: int
     barrier = ctx.Barrier(len(author_ids))
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_writer, args=(kind, channel_id, author_id, n, barrier, results))
-        for author_id in author_ids
+        ctx.Process(target=_writer, args=(kind, channel_id, author_id, n, barrier, results)) for author_id in author_ids
     ]
     for p in procs:
         p.start()
@@ -377,8 +376,17 @@ def meetings_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
 
     company_id = User.objects.values_list("company_id", flat=True).get(pk=user_id)
     columns = [
-        "id", "title", "description", "starts_at", "ends_at", "channel", "is_private", "organizer",
-        "created_at", "participants", "total",
+        "id",
+        "title",
+        "description",
+        "starts_at",
+        "ends_at",
+        "channel",
+        "is_private",
+        "organizer",
+        "created_at",
+        "participants",
+        "total",
     ]
 
     def page(number):
@@ -453,8 +461,18 @@ def channels_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
 
     company_id = User.objects.values_list("company_id", flat=True).get(pk=user_id)
     columns = [
-        "id", "name", "topic", "is_private", "created_by", "created_at", "last_message_at", "is_member",
-        "last_read_at", "unread_count", "has_unread", "total",
+        "id",
+        "name",
+        "topic",
+        "is_private",
+        "created_by",
+        "created_at",
+        "last_message_at",
+        "is_member",
+        "last_read_at",
+        "unread_count",
+        "has_unread",
+        "total",
     ]
 
     def page(number):
@@ -474,7 +492,10 @@ def channels_raw(*, user_id: int, pages: int, page_size: int = 50) -> dict:
         page,
         pages=pages,
         seen_of=lambda c: (
-            c["id"], c["last_read_at"] and _utc(c["last_read_at"]).isoformat(), c["unread_count"], c["has_unread"]
+            c["id"],
+            c["last_read_at"] and _utc(c["last_read_at"]).isoformat(),
+            c["unread_count"],
+            c["has_unread"],
         ),
     )
 

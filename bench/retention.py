@@ -235,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             (observer.wrong, observer.errors),
         ),
         (f"exact right after sampled commits ({len(inside)} batches)", not any(inside), inside),
-        ("channels with only old messages end with last_message_at null", emptied == shape["channels"] - shape["recent_channels"], emptied),
+        (
+            "channels with only old messages end with last_message_at null",
+            emptied == shape["channels"] - shape["recent_channels"],
+            emptied,
+        ),
         ("bystander (no retention) untouched", bystander_left == shape["old"], bystander_left),
         ("no orphan", orphan_counts() == {}, orphan_counts()),
     ]

@@ -53,7 +53,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, RunSize]:
     size = replace(
         preset,
         tenant=tenant,
-        **{f.name: getattr(args, f.name) for f in fields(RunSize) if f.name != "tenant" and getattr(args, f.name) is not None},
+        **{
+            f.name: getattr(args, f.name)
+            for f in fields(RunSize)
+            if f.name != "tenant" and getattr(args, f.name) is not None
+        },
     )
     errors = tenant.validate() + tenant.scaled(size.other_scale).validate()
     errors += tenant.scaled(size.purge_small_scale).validate()
@@ -110,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load()
     print(f"bench: {bench_env.redacted(url)} (PostgreSQL {pg_version}), {machine()}, load {load_before}")
     print(f"bench: tenant {run.tenant.describe()}")
-    print(f"bench: other tenant x{run.other_scale}, purge also at x{run.purge_small_scale}, "
-          f"posts={run.posts}, writers={run.writers}x{run.posts_per_writer}, pages={run.pages}")
+    print(
+        f"bench: other tenant x{run.other_scale}, purge also at x{run.purge_small_scale}, "
+        f"posts={run.posts}, writers={run.writers}x{run.posts_per_writer}, pages={run.pages}"
+    )
     report = Report()
     for name in args.only.split(","):
         registered()[name](report, run)
@@ -121,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = "\n".join(report.targets)
     header = (
         f"Machine: {machine()}; PostgreSQL {pg_version}.\n"
-        f"Command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip() + "\n"
+        f"Command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
+        + "\n"
         f"Tenant: {run.tenant.describe()}; other tenant x{run.other_scale}.\n"
         f"Total run time: {elapsed:.0f} s; load average {load_before} at the start, {load()} at the end."
     )
@@ -130,8 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.md").write_text(header + "\n\n" + table + "\n\nTargets:\n\n" + targets + "\n")
     (out / "latest.json").write_text(
-        json.dumps({"run": run.as_dict(), "rows": [r.__dict__ | {"data": {k: v for k, v in r.data.items() if k != "seen"}} for r in report.rows], "targets": report.targets},
-                   indent=2, default=str)
+        json.dumps(
+            {
+                "run": run.as_dict(),
+                "rows": [r.__dict__ | {"data": {k: v for k, v in r.data.items() if k != "seen"}} for r in report.rows],
+                "targets": report.targets,
+            },
+            indent=2,
+            default=str,
+        )
     )
     if report.failures:
         print("\nCORRECTNESS FAILURES:\n" + "\n".join(f"- {f}" for f in report.failures), file=sys.stderr)

@@ -52,8 +52,11 @@ class TenantSize:
     @property
     def rows(self) -> int:
         """Rows the tenant owns: its company, people, memberships and the rest."""
-        return 1 + self.users + self.channels * (1 + self.users) + sum(
-            (self.messages, self.reactions, self.meetings, self.participants, self.attendance)
+        return (
+            1
+            + self.users
+            + self.channels * (1 + self.users)
+            + sum((self.messages, self.reactions, self.meetings, self.participants, self.attendance))
         )
 
     def describe(self) -> str:

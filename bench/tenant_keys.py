@@ -85,8 +85,7 @@ def _insert_round(channel_id: int, author_id: int, company_id: int, posts: int) 
                 [company_id, channel_id, author_id, f"ab post {i}", now],
             )
             cursor.execute(
-                "UPDATE chat_channel SET last_message_at = GREATEST(COALESCE(last_message_at, %s), %s)"
-                " WHERE id = %s",
+                "UPDATE chat_channel SET last_message_at = GREATEST(COALESCE(last_message_at, %s), %s) WHERE id = %s",
                 [now, now, channel_id],
             )
             cursor.execute(
@@ -150,10 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tenant keys A/B, {args.rounds} interleaved rounds, medians (PostgreSQL {connection.pg_version // 10000})")
     print("| measure | A: composite tenant keys | B: single-column keys | A / B |")
     print("|---|---|---|---|")
-    print(f"| post one message (raw INSERT + 2 UPDATEs, {args.posts}/round) | {med['A']:.3f} ms | {med['B']:.3f} ms "
-          f"| {med['A'] / med['B']:.2f}x |")
-    print(f"| raw purge of a tenant ({t.messages:,} messages, {t.reactions:,} reactions) | {pmed['A']:.2f} s "
-          f"| {pmed['B']:.2f} s | {pmed['A'] / pmed['B']:.2f}x |")
+    print(
+        f"| post one message (raw INSERT + 2 UPDATEs, {args.posts}/round) | {med['A']:.3f} ms | {med['B']:.3f} ms "
+        f"| {med['A'] / med['B']:.2f}x |"
+    )
+    print(
+        f"| raw purge of a tenant ({t.messages:,} messages, {t.reactions:,} reactions) | {pmed['A']:.2f} s "
+        f"| {pmed['B']:.2f} s | {pmed['A'] / pmed['B']:.2f}x |"
+    )
     return 0
 
 

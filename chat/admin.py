@@ -129,9 +129,7 @@ class ChannelAdmin(
             )
             return
         fields = {
-            name: form.cleaned_data[name]
-            for name in ("name", "topic", "is_private")
-            if name in form.changed_data
+            name: form.cleaned_data[name] for name in ("name", "topic", "is_private") if name in form.changed_data
         }
         if fields:
             services.channel_update(channel=obj, actor=request.user, **fields)
@@ -183,7 +181,6 @@ class ChannelMembershipAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelA
     autocomplete_fields = ["channel", "user"]
     readonly_fields = ["joined_at"]
     fixed_on_change = ("channel", "user")
-
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -254,7 +251,6 @@ class MessageAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
     def excerpt(self, obj):
         return Truncator(obj.body).chars(60)
 
-
     def save_model(self, request, obj, form, change):
         if change:
             if "body" in form.changed_data:
@@ -291,7 +287,6 @@ class MessageReactionAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.ModelAdm
     list_select_related = ["user", "message", "company"]
     autocomplete_fields = ["message", "user"]
     fixed_on_change = ("message", "user", "emoji", "created_at")
-
 
     def save_model(self, request, obj, form, change):
         if not change:

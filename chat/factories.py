@@ -42,7 +42,5 @@ class MessageReactionFactory(factory.django.DjangoModelFactory):
         model = MessageReaction
 
     message = factory.SubFactory(MessageFactory)
-    user = factory.SubFactory(
-        UserFactory, company=factory.SelfAttribute("..message.channel.company")
-    )
+    user = factory.SubFactory(UserFactory, company=factory.SelfAttribute("..message.channel.company"))
     emoji = factory.Iterator(["👍", "🎉", "❤️", "😂", "👀"])

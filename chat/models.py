@@ -15,9 +15,7 @@ def tenant_key(name: str) -> models.UniqueConstraint:
 
 class Channel(models.Model):
     # Indexed by chat_channel_tenant_key (company_id leads it).
-    company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="channels", db_index=False
-    )
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="channels", db_index=False)
     name = models.CharField(max_length=100)
     topic = models.CharField(max_length=250, blank=True, default="")
     is_private = models.BooleanField(default=False)
@@ -72,9 +70,7 @@ class ChannelMembership(TenantOwned, models.Model):
         blank=True,
         editable=False,
     )
-    channel = models.ForeignKey(
-        Channel, on_delete=models.CASCADE, related_name="memberships", db_constraint=False
-    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships", db_constraint=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -178,9 +174,7 @@ class MessageReaction(TenantOwned, models.Model):
         blank=True,
         editable=False,
     )
-    message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="reactions", db_constraint=False
-    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions", db_constraint=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions", db_constraint=False
     )

@@ -89,8 +89,16 @@ def message_page_data(rows: list[dict]) -> list[dict]:
 
 #: the columns of a channel row (keys of ``.values()``)
 CHANNEL_COLUMNS = (
-    "id", "name", "topic", "is_private", "created_by_id", "created_at", "last_message_at",
-    "is_member", "last_read_at", "unread_count",
+    "id",
+    "name",
+    "topic",
+    "is_private",
+    "created_by_id",
+    "created_at",
+    "last_message_at",
+    "is_member",
+    "last_read_at",
+    "unread_count",
 )
 
 

@@ -61,9 +61,7 @@ def _with_details(messages: QuerySet[Message]) -> QuerySet[Message]:
     )
     return messages.annotate(
         reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))
-    ).prefetch_related(
-        Prefetch("reactions", queryset=MessageReaction.objects.order_by("created_at", "id"))
-    )
+    ).prefetch_related(Prefetch("reactions", queryset=MessageReaction.objects.order_by("created_at", "id")))
 
 
 def message_list_visible(*, user: User) -> QuerySet[Message]:

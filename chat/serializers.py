@@ -35,8 +35,17 @@ class ChannelSerializer(ReadStateFields, serializers.ModelSerializer):
     class Meta:
         model = Channel
         fields = [
-            "id", "name", "topic", "is_private", "created_by", "created_at", "last_message_at",
-            "is_member", "last_read_at", "unread_count", "has_unread",
+            "id",
+            "name",
+            "topic",
+            "is_private",
+            "created_by",
+            "created_at",
+            "last_message_at",
+            "is_member",
+            "last_read_at",
+            "unread_count",
+            "has_unread",
         ]
         read_only_fields = fields
 
@@ -133,7 +142,14 @@ class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "channel", "author", "parent", "body", "created_at", "edited_at", "reply_count",
+            "id",
+            "channel",
+            "author",
+            "parent",
+            "body",
+            "created_at",
+            "edited_at",
+            "reply_count",
             "reactions",
         ]
         read_only_fields = fields

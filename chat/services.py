@@ -110,9 +110,7 @@ def message_authorize_edit(*, message: Message, actor: User | None) -> None:
 
 def message_authorize_delete(*, message: Message, actor: User | None) -> None:
     if not (
-        acts_for_platform(actor)
-        or message.author_id == actor.pk
-        or is_company_admin(actor, message.channel.company_id)
+        acts_for_platform(actor) or message.author_id == actor.pk or is_company_admin(actor, message.channel.company_id)
     ):
         raise Forbidden(MESSAGE_DELETERS)
 
@@ -170,10 +168,7 @@ def channel_recompute_last_message(*, channel_ids: Iterable[int], using: str = "
         if connections[using].features.has_select_for_update:
             list(channels.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
         newest = (
-            Message.objects.using(using)
-            .filter(channel=OuterRef("pk"))
-            .order_by("-created_at")
-            .values("created_at")[:1]
+            Message.objects.using(using).filter(channel=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
         )
         return channels.update(last_message_at=Subquery(newest))
 
@@ -189,9 +184,7 @@ def channel_create(
     members: list[User] | tuple[User, ...] = (),
 ) -> Channel:
     lock_tenant(company.pk)
-    channel = Channel(
-        company=company, name=name.strip(), topic=topic, is_private=is_private, created_by=created_by
-    )
+    channel = Channel(company=company, name=name.strip(), topic=topic, is_private=is_private, created_by=created_by)
     validate(channel)
     foreign = [user for user in members if user.company_id != company.pk]
     if foreign:

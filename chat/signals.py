@@ -122,10 +122,7 @@ def user_erasing_channels(sender, user, using="default", **kwargs):
     their messages: note the channels they posted in, and recompute those
     channels' ``last_message_at`` once after the delete (one statement)."""
     channel_ids = list(
-        Message.objects.using(using)
-        .filter(author_id=user.pk)
-        .values_list("channel_id", flat=True)
-        .distinct()
+        Message.objects.using(using).filter(author_id=user.pk).values_list("channel_id", flat=True).distinct()
     )
 
     def repair() -> None:

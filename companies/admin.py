@@ -43,8 +43,15 @@ ESCALATION_FIELDS = ("is_superuser", "groups", "user_permissions")
 @admin.register(Company)
 class CompanyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     list_display = [
-        "name", "slug", "created_at", "people", "channel_count", "meeting_count", "message_retention_days",
-        "is_active", "purge_scheduled_for",
+        "name",
+        "slug",
+        "created_at",
+        "people",
+        "channel_count",
+        "meeting_count",
+        "message_retention_days",
+        "is_active",
+        "purge_scheduled_for",
     ]
     search_fields = ["name", "slug"]
     list_filter = [("created_at", admin.DateFieldListFilter), "is_active"]
@@ -285,7 +292,13 @@ class UserAdmin(ImpactPreviewAdminMixin, TenantScopedAdmin, BaseUserAdmin):
     readonly_fields = ["last_active", "last_login", "date_joined"]
     fieldsets = BaseUserAdmin.fieldsets + (("Workspace", {"fields": ("company", "role", "last_active")}),)
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "company", "role", "usable_password", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "company", "role", "usable_password", "password1", "password2"),
+            },
+        ),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -315,7 +328,9 @@ class UserAdmin(ImpactPreviewAdminMixin, TenantScopedAdmin, BaseUserAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             changes = {
-                name: form.cleaned_data[name] for name in form.changed_data if name in services.USER_FIELDS | {"company"}
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in services.USER_FIELDS | {"company"}
             }
             services.user_update(user=obj, actor=request.user, **changes)
             return
@@ -476,8 +491,16 @@ class CompanyPurgeAdmin(admin.ModelAdmin):
     they are driven by the deactivation actions and the job worker)."""
 
     list_display = [
-        "company_slug", "status", "mode", "progress", "phase", "batches", "max_batch_ms", "scheduled_for",
-        "started_at", "finished_at",
+        "company_slug",
+        "status",
+        "mode",
+        "progress",
+        "phase",
+        "batches",
+        "max_batch_ms",
+        "scheduled_for",
+        "started_at",
+        "finished_at",
     ]
     list_filter = ["status", "mode"]
     search_fields = ["company_slug", "company_name"]
@@ -502,7 +525,10 @@ class CompanyPurgeAdmin(admin.ModelAdmin):
     def progress(self, obj):
         return format_html(
             '<progress value="{}" max="100" style="width:10em"></progress> {}% ({} / {} rows)',
-            obj.percent, obj.percent, obj.deleted_rows, obj.total_rows,
+            obj.percent,
+            obj.percent,
+            obj.deleted_rows,
+            obj.total_rows,
         )
 
     @admin.display(description="rows per table (deleted / at start)")
@@ -513,7 +539,8 @@ class CompanyPurgeAdmin(admin.ModelAdmin):
         return format_html(
             "<table>{}</table>",
             format_html_join(
-                "", "<tr><td>{}</td><td>{} / {}</td></tr>",
+                "",
+                "<tr><td>{}</td><td>{} / {}</td></tr>",
                 ((label, obj.deleted.get(label, 0), obj.totals.get(label, 0)) for label in labels),
             ),
         )

@@ -106,9 +106,7 @@ class User(AbstractUser):
                 name="companies_user_company_required_unless_superuser",
                 violation_error_message="Only platform superusers may have no company.",
             ),
-            models.CheckConstraint(
-                condition=Q(role__in=["admin", "member"]), name="companies_user_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=["admin", "member"]), name="companies_user_role_valid"),
             # What the composite tenant keys of other tables reference
             # (workspace/db/tenant.py); a superuser's NULL company matches none.
             models.UniqueConstraint(fields=["company", "id"], name="companies_user_tenant_key"),
@@ -213,8 +211,12 @@ class DeletionReceipt(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="Not a foreign key; null: the system.")
     actor_username = models.CharField(max_length=150, blank=True, default="")
     counts = models.JSONField(default=dict, blank=True, help_text="Deleted rows per table.")
-    detached = models.JSONField(default=dict, blank=True, help_text="Rows whose reference was set to NULL, per table.column.")
-    checksums = models.JSONField(default=dict, blank=True, help_text="Per table: sum of id hashes mod 2**64 (16 hex digits).")
+    detached = models.JSONField(
+        default=dict, blank=True, help_text="Rows whose reference was set to NULL, per table.column."
+    )
+    checksums = models.JSONField(
+        default=dict, blank=True, help_text="Per table: sum of id hashes mod 2**64 (16 hex digits)."
+    )
     checksum = models.CharField(max_length=64, help_text="SHA-256 over the per-table counts and checksums.")
     run = models.UUIDField(null=True, blank=True, db_index=True, help_text="Groups the batches of one run.")
     batch = models.PositiveIntegerField(null=True, blank=True)

@@ -65,7 +65,9 @@ class Step:
 def purge_plan() -> tuple[Step, ...]:
     """Every tenant model, each before the models its FKs point to."""
     tenant_models = [
-        m for m in apps.get_models(include_auto_created=True) if not m._meta.proxy and m._meta.managed and tenant_lookup(m) is not None
+        m
+        for m in apps.get_models(include_auto_created=True)
+        if not m._meta.proxy and m._meta.managed and tenant_lookup(m) is not None
     ]
     deps: dict[type, set[type]] = {m: set() for m in tenant_models}
     for m in tenant_models:
@@ -268,8 +270,7 @@ def company_purge(*, company: Company, actor: User | None = None) -> None:
                     # ones wait (the gate of lock_tenant): the receipt's
                     # counts are exactly what the cascade removes.
                     cursor.execute(
-                        f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} "
-                        "WHERE id = %s FOR UPDATE",
+                        f"SELECT 1 FROM {connection.ops.quote_name(Company._meta.db_table)} WHERE id = %s FOR UPDATE",
                         [company.pk],
                     )
             snapshot = Company.objects.filter(pk=company.pk).first()

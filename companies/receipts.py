@@ -11,7 +11,6 @@ from companies.models import Company, DeletionReceipt, User
 from workspace.db.receipts import ReceiptAccumulator
 
 
-
 def receipt_record(
     *,
     kind: str,
@@ -58,5 +57,3 @@ def receipt_record(
     receipt.full_clean()
     receipt.save()
     return receipt
-
-

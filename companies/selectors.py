@@ -45,9 +45,7 @@ def user_erase_preview(*, user: User) -> Impact:
 
 def company_purge_preview(*, company: Company) -> Impact:
     """What ``company_purge`` removes: every row of the tenant."""
-    return plan(
-        kind="company_purge", subject=f"company {company.pk}", root=Company.objects.filter(pk=company.pk)
-    )
+    return plan(kind="company_purge", subject=f"company {company.pk}", root=Company.objects.filter(pk=company.pk))
 
 
 def receipt_list(*, company_id: int | None = None) -> QuerySet[DeletionReceipt]:

@@ -22,8 +22,15 @@ class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "first_name", "last_name", "email", "role", "is_active",
-            "last_active", "company",
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "is_active",
+            "last_active",
+            "company",
         ]
         read_only_fields = fields
 
@@ -50,9 +57,7 @@ def company_users(request, ids: list[int]) -> list[User]:
 
     people, missing = company_users_by_id(user=request.user, ids=ids)
     if missing:
-        raise serializers.ValidationError(
-            f"No user with id {', '.join(map(str, missing))} in your company."
-        )
+        raise serializers.ValidationError(f"No user with id {', '.join(map(str, missing))} in your company.")
     return people
 
 
@@ -104,22 +109,29 @@ def retention_preview_data(impact) -> dict:
 
 class CompanySettingsSerializer(serializers.ModelSerializer):
     slug = serializers.CharField(read_only=True, min_length=1)
-    message_retention_days = serializers.IntegerField(
-        read_only=True, allow_null=True, min_value=1, max_value=36500
-    )
+    message_retention_days = serializers.IntegerField(read_only=True, allow_null=True, min_value=1, max_value=36500)
     retention_preview = serializers.SerializerMethodField(
         help_text="What the next retention run would delete if it ran now."
     )
     deletion_delay_days = serializers.IntegerField(
-        read_only=True, min_value=0, max_value=3650,
+        read_only=True,
+        min_value=0,
+        max_value=3650,
         help_text="Days between the deactivation of the company and the purge of its data.",
     )
 
     class Meta:
         model = Company
         fields = [
-            "id", "name", "slug", "message_retention_days", "retention_preview",
-            "is_active", "deletion_delay_days", "deactivated_at", "purge_scheduled_for",
+            "id",
+            "name",
+            "slug",
+            "message_retention_days",
+            "retention_preview",
+            "is_active",
+            "deletion_delay_days",
+            "deactivated_at",
+            "purge_scheduled_for",
         ]
         read_only_fields = fields
 
@@ -138,7 +150,9 @@ class CompanySettingsUpdateSerializer(serializers.Serializer):
         help_text="Delete messages older than this many days; null keeps them forever.",
     )
     deletion_delay_days = StrictIntegerField(
-        min_value=0, max_value=3650, required=False,
+        min_value=0,
+        max_value=3650,
+        required=False,
         help_text="Days between a deactivation and the purge (0 = purge at once).",
     )
 
@@ -165,8 +179,18 @@ class DeletionReceiptSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeletionReceipt
         fields = [
-            "id", "kind", "created_at", "subject", "actor_id", "actor_username",
-            "counts", "detached", "checksums", "checksum", "run", "batch",
+            "id",
+            "kind",
+            "created_at",
+            "subject",
+            "actor_id",
+            "actor_username",
+            "counts",
+            "detached",
+            "checksums",
+            "checksum",
+            "run",
+            "batch",
         ]
         read_only_fields = fields
 
@@ -176,7 +200,9 @@ class CompanyDeactivateSerializer(serializers.Serializer):
         max_length=100, help_text="Your company's slug, typed again: deactivation locks everyone out at once."
     )
     deletion_delay_days = StrictIntegerField(
-        min_value=0, max_value=3650, required=False,
+        min_value=0,
+        max_value=3650,
+        required=False,
         help_text="Days before the purge (default: the company's `deletion_delay_days`; 0 = now).",
     )
 
@@ -196,8 +222,22 @@ class CompanyPurgeSerializer(serializers.ModelSerializer):
     class Meta:
         model = CompanyPurge
         fields = [
-            "id", "company_id", "company_name", "company_slug", "status", "mode", "phase", "scheduled_for",
-            "started_at", "finished_at", "percent", "total_rows", "deleted_rows", "totals", "deleted", "batches",
+            "id",
+            "company_id",
+            "company_name",
+            "company_slug",
+            "status",
+            "mode",
+            "phase",
+            "scheduled_for",
+            "started_at",
+            "finished_at",
+            "percent",
+            "total_rows",
+            "deleted_rows",
+            "totals",
+            "deleted",
+            "batches",
             "max_batch_ms",
         ]
         read_only_fields = fields

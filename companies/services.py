@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from companies.hooks import user_erasing
 from companies.models import Attendance, Company, CompanyPurge, DeletionReceipt, User
 from workspace.db.receipts import ReceiptAccumulator
+
 # The purge lives in companies/purge.py (the job module reaches it without
 # the services); these names stay the services' API for its callers.
 from companies.purge import company_purge as company_purge
@@ -204,8 +205,9 @@ def user_touch_throttled(*, user: User, now: datetime, resolution: timedelta) ->
     if user.last_active is not None and user.last_active >= threshold:
         return False
     written = bool(
-        User.objects.filter(Q(last_active__isnull=True) | Q(last_active__lt=threshold), pk=user.pk)
-        .update(last_active=now)
+        User.objects.filter(Q(last_active__isnull=True) | Q(last_active__lt=threshold), pk=user.pk).update(
+            last_active=now
+        )
     )
     LAST_ACTIVE_TOUCHES.labels("request", "true" if written else "false").inc()
     if written:
@@ -334,9 +336,7 @@ def attendance_check_in(*, user: User, at: datetime | None = None) -> Attendance
 def attendance_check_out(*, user: User, at: datetime | None = None) -> Attendance:
     at = at or timezone.now()
     lock_tenant(user.company_id)
-    attendance = (
-        Attendance.objects.select_for_update().filter(user=user, check_out__isnull=True).first()
-    )
+    attendance = Attendance.objects.select_for_update().filter(user=user, check_out__isnull=True).first()
     if attendance is None:
         raise conflict("You are not checked in.", field="check_out")
     if at <= attendance.check_in:
@@ -412,5 +412,3 @@ def company_reactivate(*, company: Company, actor: User | None) -> Company:
         locked.save(update_fields=["is_active", "deactivated_at", "purge_scheduled_for"])
     company.is_active, company.deactivated_at, company.purge_scheduled_for = True, None, None
     return company
-
-

@@ -21,9 +21,7 @@ def company_purge_job(*, company_id: int) -> str:
     from companies.purge import company_purge_run
 
     owner = f"job-{get_random_string(16)}"
-    purge = company_purge_run(
-        company_id=company_id, owner=owner, slice_seconds=settings.COMPANY_PURGE_SLICE_SECONDS
-    )
+    purge = company_purge_run(company_id=company_id, owner=owner, slice_seconds=settings.COMPANY_PURGE_SLICE_SECONDS)
     if purge is None:
         return "nothing to do"
     if purge.status == CompanyPurge.Status.FINISHED:

@@ -70,9 +70,7 @@ class UserDetailView(generics.RetrieveAPIView):
 
 
 class AttendanceFilter(django_filters.FilterSet):
-    date = DateFilter(
-        field_name="check_in", lookup_expr="date", help_text="Attendances checked in on this day (UTC)."
-    )
+    date = DateFilter(field_name="check_in", lookup_expr="date", help_text="Attendances checked in on this day (UTC).")
     user = IdFilter(field_name="user_id", help_text="Only this person's (company admins see everyone's).")
 
     class Meta:

@@ -87,8 +87,14 @@ class Results:
 
     def add(self, area, attack, expected, observed, ok, figures=""):
         self.rows.append(
-            {"area": area, "attack": attack, "expected": expected, "observed": observed, "ok": bool(ok),
-             "figures": figures}
+            {
+                "area": area,
+                "attack": attack,
+                "expected": expected,
+                "observed": observed,
+                "ok": bool(ok),
+                "figures": figures,
+            }
         )
         mark = "ok " if ok else "FAIL"
         print(f"[{mark}] {area}: {attack} -> {observed} {figures}", flush=True)
@@ -147,12 +153,18 @@ def admin_session(http, username, password=PASSWORD):
     status, headers, data, _ = http.request("GET", "/admin/login/")
     csrf_cookie = re.search(r"csrftoken=([^;]+)", headers.get("set-cookie", "")).group(1)
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', data).group(1).decode()
-    body = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token,
-                      "next": "/admin/"}).encode()
+    body = urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/admin/"}
+    ).encode()
     status, headers, data, _ = http.request(
-        "POST", "/admin/login/", body=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}",
-                 "Referer": f"http://127.0.0.1:{http.port}/admin/login/"},
+        "POST",
+        "/admin/login/",
+        body=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf_cookie}",
+            "Referer": f"http://127.0.0.1:{http.port}/admin/login/",
+        },
     )
     match = re.search(r"sessionid=([^;]+)", headers.get("set-cookie", ""))
     return (f"sessionid={match.group(1)}" if status == 302 and match else None), status, headers
@@ -162,18 +174,28 @@ def attack_tokens(http, ids, results):
     s1, _, d1, _ = login(http, ids["b_admin"])
     s2, _, d2, _ = login(http, ids["b_admin"])
     t1, t2 = json.loads(d1).get("token"), json.loads(d2).get("token")
-    results.add("tokens", "two logins of one user", "two different tokens with an expiry",
-                f"{s1}/{s2}, different={t1 != t2}, expires_at={'expires_at' in json.loads(d1)}",
-                s1 == s2 == 200 and t1 != t2 and "expires_at" in json.loads(d1))
+    results.add(
+        "tokens",
+        "two logins of one user",
+        "two different tokens with an expiry",
+        f"{s1}/{s2}, different={t1 != t2}, expires_at={'expires_at' in json.loads(d1)}",
+        s1 == s2 == 200 and t1 != t2 and "expires_at" in json.loads(d1),
+    )
     s, *_ = http.json("DELETE", "/api/auth/token/", token=t1)
     after, *_ = http.json("GET", "/api/me/", token=t1)
     other, *_ = http.json("GET", "/api/me/", token=t2)
-    results.add("tokens", "logout, then reuse the token", "204, then 401; the other token still works",
-                f"{s}, then {after}; other token {other}", s == 204 and after == 401 and other == 200)
+    results.add(
+        "tokens",
+        "logout, then reuse the token",
+        "204, then 401; the other token still works",
+        f"{s}, then {after}; other token {other}",
+        s == 204 and after == 401 and other == 200,
+    )
     s, *_ = http.json("DELETE", "/api/auth/tokens/", token=t2)
     after, *_ = http.json("GET", "/api/me/", token=t2)
-    results.add("tokens", "logout everywhere, then reuse", "204, then 401", f"{s}, then {after}",
-                s == 204 and after == 401)
+    results.add(
+        "tokens", "logout everywhere, then reuse", "204, then 401", f"{s}, then {after}", s == 204 and after == 401
+    )
     forged, *_ = http.json("GET", "/api/me/", token=secrets.token_hex(32))
     results.add("tokens", "a made-up token", "401", str(forged), forged == 401)
 
@@ -188,73 +210,138 @@ def attack_admin_scope(http, ids, results):
         for page in ("change", "delete", "history"):
             s, *_ = http.request("GET", f"/admin/{path}/{pk}/{page}/", headers={"Cookie": cookie})
             statuses[s] += 1
-    results.add("admin", "staff of tenant A opens tenant B's objects (change, delete, history; 5 models)",
-                "404 every time", " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())),
-                set(statuses) == {404}, f"{sum(statuses.values())} requests")
+    results.add(
+        "admin",
+        "staff of tenant A opens tenant B's objects (change, delete, history; 5 models)",
+        "404 every time",
+        " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())),
+        set(statuses) == {404},
+        f"{sum(statuses.values())} requests",
+    )
     s, _, data, _ = http.request("GET", "/admin/chat/channel/?q=", headers={"Cookie": cookie})
     leaked = [pk for pk in ids["b_channel_ids"] if f"/admin/chat/channel/{pk}/change/".encode() in data]
-    results.add("admin", "staff of tenant A lists channels", "none of tenant B's", f"{s}, {len(leaked)} of B's shown",
-                s == 200 and not leaked)
+    results.add(
+        "admin",
+        "staff of tenant A lists channels",
+        "none of tenant B's",
+        f"{s}, {len(leaked)} of B's shown",
+        s == 200 and not leaked,
+    )
 
 
 def attack_visibility(http, ids, results):
     admin = json.loads(login(http, ids["a_admin"])[2])["token"]
     member = json.loads(login(http, ids["a_member"])[2])["token"]
     me_member = json.loads(http.json("GET", "/api/me/", token=member)[2])["id"]
-    s, _, data, _ = http.json("POST", "/api/channels/", {"name": f"secret-{secrets.token_hex(3)}", "is_private": True},
-                              token=admin)
+    s, _, data, _ = http.json(
+        "POST", "/api/channels/", {"name": f"secret-{secrets.token_hex(3)}", "is_private": True}, token=admin
+    )
     channel = json.loads(data)["id"]
     http.json("POST", f"/api/channels/{channel}/members/", {"user": me_member}, token=admin)
-    body = {"title": "Reorg", "starts_at": "2030-01-01T10:00:00Z", "ends_at": "2030-01-01T11:00:00Z",
-            "channel": channel, "participants": []}
+    body = {
+        "title": "Reorg",
+        "starts_at": "2030-01-01T10:00:00Z",
+        "ends_at": "2030-01-01T11:00:00Z",
+        "channel": channel,
+        "participants": [],
+    }
     meeting = json.loads(http.json("POST", "/api/meetings/", body, token=admin)[2])["id"]
     before, *_ = http.json("GET", f"/api/meetings/{meeting}/", token=member)
     http.json("DELETE", f"/api/channels/{channel}/", token=admin)
     after, *_ = http.json("GET", f"/api/meetings/{meeting}/", token=member)
-    results.add("visibility", "a channel member reads a private channel's meeting, before and after the channel's delete",
-                "200, then 404", f"{before}, then {after}", before == 200 and after == 404)
+    results.add(
+        "visibility",
+        "a channel member reads a private channel's meeting, before and after the channel's delete",
+        "200, then 404",
+        f"{before}, then {after}",
+        before == 200 and after == 404,
+    )
 
 
 def attack_malformed(http, ids, results):
     token = json.loads(login(http, ids["a_member"])[2])["token"]
     deep = b"[" * 10_000 + b"]" * 10_000
     s, h, d, _ = http.request("POST", "/api/auth/token/", body=deep, headers={"Content-Type": "application/json"})
-    results.add("errors", "JSON nested 10,000 deep on the token endpoint", "400 JSON", f"{s}, JSON={is_json(h, d)}",
-                s == 400 and is_json(h, d))
+    results.add(
+        "errors",
+        "JSON nested 10,000 deep on the token endpoint",
+        "400 JSON",
+        f"{s}, JSON={is_json(h, d)}",
+        s == 400 and is_json(h, d),
+    )
     channels = [c for c in json.loads(http.json("GET", "/api/channels/", token=token)[2])["results"] if c["is_member"]]
-    s, h, d, _ = http.request("POST", f"/api/channels/{channels[0]['id']}/messages/", body=deep,
-                              headers={"Content-Type": "application/json", "Authorization": f"Token {token}"})
-    results.add("errors", "JSON nested 10,000 deep on a message post", "400 JSON", f"{s}, JSON={is_json(h, d)}",
-                s == 400 and is_json(h, d))
+    s, h, d, _ = http.request(
+        "POST",
+        f"/api/channels/{channels[0]['id']}/messages/",
+        body=deep,
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    results.add(
+        "errors",
+        "JSON nested 10,000 deep on a message post",
+        "400 JSON",
+        f"{s}, JSON={is_json(h, d)}",
+        s == 400 and is_json(h, d),
+    )
     big = b'{"body": "' + b"x" * (3 * 1024 * 1024) + b'"}'
-    s, h, d, _ = http.request("POST", f"/api/channels/{channels[0]['id']}/messages/", body=big,
-                              headers={"Content-Type": "application/json", "Authorization": f"Token {token}"})
+    s, h, d, _ = http.request(
+        "POST",
+        f"/api/channels/{channels[0]['id']}/messages/",
+        body=big,
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
     results.add("errors", "a 3 MiB body", "413 JSON", f"{s}, JSON={is_json(h, d)}", s == 413 and is_json(h, d))
     s, h, d, _ = http.request("GET", "/api/me/", host="evil.example", headers={"Authorization": f"Token {token}"})
-    results.add("errors", "a bad Host header under /api/", "400 JSON", f"{s}, JSON={is_json(h, d)}",
-                s == 400 and is_json(h, d))
+    results.add(
+        "errors", "a bad Host header under /api/", "400 JSON", f"{s}, JSON={is_json(h, d)}", s == 400 and is_json(h, d)
+    )
     marker = "tampered" + secrets.token_hex(4)
     s, h, d, _ = http.json("GET", f"/api/channels/{channels[0]['id']}/messages/?cursor={marker}", token=token)
-    results.add("errors", "a tampered cursor", "404 JSON, input not echoed",
-                f"{s}, echoed={marker.encode() in d}", s == 404 and marker.encode() not in d)
+    results.add(
+        "errors",
+        "a tampered cursor",
+        "404 JSON, input not echoed",
+        f"{s}, echoed={marker.encode() in d}",
+        s == 404 and marker.encode() not in d,
+    )
 
 
 def attack_surface(http, ids, results):
     token = json.loads(login(http, ids["a_member"])[2])["token"]
     s, h, *_ = http.json("GET", "/api/me/", token=token)
-    results.add("surface", "an authenticated API response", "Cache-Control: no-store",
-                h.get("cache-control", "-"), "no-store" in h.get("cache-control", ""))
+    results.add(
+        "surface",
+        "an authenticated API response",
+        "Cache-Control: no-store",
+        h.get("cache-control", "-"),
+        "no-store" in h.get("cache-control", ""),
+    )
     s, h, *_ = http.request("GET", "/admin/login/")
-    results.add("surface", "the admin login page", "a Content-Security-Policy",
-                (h.get("content-security-policy", "-")[:60] + "..."), "default-src" in h.get("content-security-policy", ""))
+    results.add(
+        "surface",
+        "the admin login page",
+        "a Content-Security-Policy",
+        (h.get("content-security-policy", "-")[:60] + "..."),
+        "default-src" in h.get("content-security-policy", ""),
+    )
     s, h, *_ = http.request("GET", "/api/me/", headers={"Authorization": f"Token {token}", "Accept": "text/html"})
-    results.add("surface", "the browsable API in production", "JSON only", h.get("content-type", "-"),
-                h.get("content-type", "").startswith("application/json"))
+    results.add(
+        "surface",
+        "the browsable API in production",
+        "JSON only",
+        h.get("content-type", "-"),
+        h.get("content-type", "").startswith("application/json"),
+    )
     s, *_ = http.request("GET", "/api/schema/")
     s2, h2, *_ = http.request("GET", "/api/docs/")
     to_login = s2 == 302 and h2.get("location", "").startswith("/admin/login/")
-    results.add("surface", "schema and Swagger UI without credentials", "401; the UI redirects to the login",
-                f"{s}; {s2} to {h2.get('location', '-').split('?')[0]}", s == 401 and to_login)
+    results.add(
+        "surface",
+        "schema and Swagger UI without credentials",
+        "401; the UI redirects to the login",
+        f"{s}; {s2} to {h2.get('location', '-').split('?')[0]}",
+        s == 401 and to_login,
+    )
 
 
 def attack_bruteforce(http, ids, results):
@@ -280,19 +367,28 @@ def attack_bruteforce(http, ids, results):
         t.join()
     busy.sort()
     right, h, *_ = login(http, ids["a_admin"])
-    results.add("login throttle", "60 wrong passwords for one username, 6 in parallel, then the right one",
-                "429 with Retry-After after the limit; the right one too during the lockout",
-                " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())) + f"; right password: {right}",
-                statuses[429] > 0 and retry_after and right == 429,
-                f"another user's GET /api/me/ p50 {1000 * quiet[len(quiet) // 2]:.0f} ms quiet, "
-                f"{1000 * busy[len(busy) // 2]:.0f} ms (max {1000 * busy[-1]:.0f} ms) during the attack"
-                if busy else "")
+    results.add(
+        "login throttle",
+        "60 wrong passwords for one username, 6 in parallel, then the right one",
+        "429 with Retry-After after the limit; the right one too during the lockout",
+        " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())) + f"; right password: {right}",
+        statuses[429] > 0 and retry_after and right == 429,
+        f"another user's GET /api/me/ p50 {1000 * quiet[len(quiet) // 2]:.0f} ms quiet, "
+        f"{1000 * busy[len(busy) // 2]:.0f} ms (max {1000 * busy[-1]:.0f} ms) during the attack"
+        if busy
+        else "",
+    )
     statuses = Counter()
     for n in range(40):
         s, *_ = login(http, f"nobody-{n}", "guess")
         statuses[s] += 1
-    results.add("login throttle", "password spraying: 40 usernames from one address", "429 after the limit",
-                " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())), statuses[429] > 0)
+    results.add(
+        "login throttle",
+        "password spraying: 40 usernames from one address",
+        "429 after the limit",
+        " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())),
+        statuses[429] > 0,
+    )
 
 
 def attack_admin_bruteforce(http, ids, results):
@@ -300,8 +396,13 @@ def attack_admin_bruteforce(http, ids, results):
     for n in range(15):
         _, s, h = admin_session(http, "admin", f"guess-{n}")
         statuses[s] += 1
-    results.add("login throttle", "15 wrong passwords for the admin login of `admin`", "429 after the limit",
-                " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())), statuses[429] > 0)
+    results.add(
+        "login throttle",
+        "15 wrong passwords for the admin login of `admin`",
+        "429 after the limit",
+        " ".join(f"{k}x{v}" for k, v in sorted(statuses.items())),
+        statuses[429] > 0,
+    )
 
 
 def main() -> int:
@@ -325,8 +426,20 @@ def main() -> int:
         "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
     }
     manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "seed_demo", "--companies", "2", "--users", "6", "--messages", "60", "--no-progress",
-           "--admin-password", secrets.token_urlsafe(12), "--force")
+    manage(
+        env,
+        "seed_demo",
+        "--companies",
+        "2",
+        "--users",
+        "6",
+        "--messages",
+        "60",
+        "--no-progress",
+        "--admin-password",
+        secrets.token_urlsafe(12),
+        "--force",
+    )
     ids = json.loads(manage(env, "shell", "-v", "0", "-c", IDENTITIES).strip().splitlines()[-1])
     log = open(RESULTS / "attack-server.log", "w")
     server = start_server({"port": port}, env, log)
@@ -335,8 +448,15 @@ def main() -> int:
         wait_healthy(f"http://127.0.0.1:{port}", server)
         http = Http(port)
         # The throttles lock out the attacker's address: brute force comes last.
-        for attack in (attack_tokens, attack_admin_scope, attack_visibility, attack_malformed, attack_surface,
-                       attack_bruteforce, attack_admin_bruteforce):
+        for attack in (
+            attack_tokens,
+            attack_admin_scope,
+            attack_visibility,
+            attack_malformed,
+            attack_surface,
+            attack_bruteforce,
+            attack_admin_bruteforce,
+        ):
             try:
                 attack(http, ids, results)
             except Exception as exc:  # an attack that crashed is a failure, not an abort

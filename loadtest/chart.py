@@ -93,8 +93,10 @@ def write_chart(
         start, end, label = purge
         x0 = x(min(max(0.0, start), n))
         x1 = max(x(min(end, n)), x0 + 2)
-        out.append(f'<rect x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{plot_h}" fill="#9467bd" '
-                   'fill-opacity="0.18" stroke="#9467bd" stroke-dasharray="4 3"/>')
+        out.append(
+            f'<rect x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{plot_h}" fill="#9467bd" '
+            'fill-opacity="0.18" stroke="#9467bd" stroke-dasharray="4 3"/>'
+        )
         out.append(f'<text x="{x0 + 4:.1f}" y="{TOP + 14}" fill="#6a3d9a">{escape(label)}</text>')
     # grid and y axis (ms, log)
     decade = low
@@ -103,28 +105,36 @@ def write_chart(
             ms = decade * m
             if low <= ms <= high * 1.0001:
                 yy = y(ms)
-                out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
-                           f'stroke="{"#bbb" if m == 1 else "#e3e3e3"}" stroke-width="1"/>')
+                out.append(
+                    f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
+                    f'stroke="{"#bbb" if m == 1 else "#e3e3e3"}" stroke-width="1"/>'
+                )
                 text = f"{ms:g}" if ms < 1000 else f"{ms / 1000:g} s"
                 out.append(f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end">{text}</text>')
         decade *= 10
-    out.append(f'<text x="18" y="{TOP + plot_h / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 18 {TOP + plot_h / 2})">latency, ms (log scale)</text>')
+    out.append(
+        f'<text x="18" y="{TOP + plot_h / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 18 {TOP + plot_h / 2})">latency, ms (log scale)</text>'
+    )
     # right axis (requests per second)
     for frac in (0, 0.5, 1):
         rps = max_rps * frac
         yy = y_rps(rps)
         out.append(f'<text x="{LEFT + plot_w + 6}" y="{yy + 4:.1f}" fill="#888">{rps:.0f}</text>')
-    out.append(f'<text x="{WIDTH - 16}" y="{TOP + plot_h / 2}" text-anchor="middle" fill="#888" '
-               f'transform="rotate(90 {WIDTH - 16} {TOP + plot_h / 2})">requests started per second (bars)</text>')
+    out.append(
+        f'<text x="{WIDTH - 16}" y="{TOP + plot_h / 2}" text-anchor="middle" fill="#888" '
+        f'transform="rotate(90 {WIDTH - 16} {TOP + plot_h / 2})">requests started per second (bars)</text>'
+    )
     # x axis
     step = max(1, math.ceil(n / 15))
     for second in range(0, n + 1, step):
         xx = x(second)
         out.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}" stroke="#333"/>')
         out.append(f'<text x="{xx:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{second}</text>')
-    out.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 14}" text-anchor="middle">'
-               'seconds since the traffic started (requests bucketed by start time)</text>')
+    out.append(
+        f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 14}" text-anchor="middle">'
+        "seconds since the traffic started (requests bucketed by start time)</text>"
+    )
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#333"/>')
     # the percentile lines
     for name, _p, colour in SERIES:
@@ -134,11 +144,15 @@ def write_chart(
             out.append(f'<polyline points="{path_d}" fill="none" stroke="{colour}" stroke-width="2"/>')
     # legend
     lx = LEFT + 10
-    out.append(f'<rect x="{lx - 4}" y="{TOP + plot_h - 26}" width="{70 * len(SERIES)}" height="22" '
-               'fill="white" fill-opacity="0.85"/>')
+    out.append(
+        f'<rect x="{lx - 4}" y="{TOP + plot_h - 26}" width="{70 * len(SERIES)}" height="22" '
+        'fill="white" fill-opacity="0.85"/>'
+    )
     for name, _p, colour in SERIES:
-        out.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{TOP + plot_h - 14}" y2="{TOP + plot_h - 14}" '
-                   f'stroke="{colour}" stroke-width="3"/>')
+        out.append(
+            f'<line x1="{lx}" x2="{lx + 22}" y1="{TOP + plot_h - 14}" y2="{TOP + plot_h - 14}" '
+            f'stroke="{colour}" stroke-width="3"/>'
+        )
         out.append(f'<text x="{lx + 27}" y="{TOP + plot_h - 10}">{name}</text>')
         lx += 70
     out.append("</svg>")

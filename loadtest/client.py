@@ -164,9 +164,7 @@ class VirtualUser:
 
     async def list_messages(self) -> None:
         channel = self.channel()
-        status, data = await self.call(
-            "GET", f"/api/channels/{channel}/messages/", "GET /api/channels/{id}/messages/"
-        )
+        status, data = await self.call("GET", f"/api/channels/{channel}/messages/", "GET /api/channels/{id}/messages/")
         if status == 200 and isinstance(data, dict):
             ids = [item["id"] for item in data.get("results", []) if "id" in item]
             if ids:
@@ -205,7 +203,9 @@ class VirtualUser:
         emoji = self.rng.choice(EMOJIS)
         key = (message, self.user.id, emoji)
         status, _ = await self.call(
-            "POST", f"/api/messages/{message}/reactions/", "POST /api/messages/{id}/reactions/",
+            "POST",
+            f"/api/messages/{message}/reactions/",
+            "POST /api/messages/{id}/reactions/",
             body={"emoji": emoji},
         )
         if status == 201:
@@ -237,7 +237,9 @@ class VirtualUser:
         meeting = self.rng.choice(self.tenant.meetings)
         response = self.rng.choice(RESPONSES)
         status, _ = await self.call(
-            "POST", f"/api/meetings/{meeting}/rsvp/", "POST /api/meetings/{id}/rsvp/",
+            "POST",
+            f"/api/meetings/{meeting}/rsvp/",
+            "POST /api/meetings/{id}/rsvp/",
             body={"response": response},
         )
         key = (meeting, self.user.id)
@@ -252,16 +254,12 @@ class VirtualUser:
             return
         journal = self.ctx.journal
         if self.checked_in:
-            status, _ = await self.call(
-                "POST", "/api/attendance/check-out/", "POST /api/attendance/check-out/"
-            )
+            status, _ = await self.call("POST", "/api/attendance/check-out/", "POST /api/attendance/check-out/")
             if status == 200:
                 self.checked_in = False
                 journal.checked_in[self.user.id] = False
         else:
-            status, _ = await self.call(
-                "POST", "/api/attendance/check-in/", "POST /api/attendance/check-in/"
-            )
+            status, _ = await self.call("POST", "/api/attendance/check-in/", "POST /api/attendance/check-in/")
             if status == 201:
                 self.checked_in = True
                 journal.checked_in[self.user.id] = True
@@ -299,7 +297,9 @@ class VirtualUser:
         key = (channel, self.user.id)
         if channel in self.left:
             status, _ = await self.call(
-                "POST", f"/api/channels/{channel}/members/", "POST /api/channels/{id}/members/",
+                "POST",
+                f"/api/channels/{channel}/members/",
+                "POST /api/channels/{id}/members/",
                 body={"user": self.user.id},
             )
             if status == 201:
@@ -323,8 +323,13 @@ class VirtualUser:
         if role == "admin":  # reads and deletes anyone's messages
             return [(self.list_messages, 6), (self.delete_any, 2), (self.list_channels, 1), (self.me, 1)]
         if role == "leaver":  # reads, leaves and rejoins channels
-            return [(self.list_messages, 4), (self.toggle_membership, 2), (self.list_channels, 2),
-                    (self.rsvp, 1), (self.attendance, 1)]
+            return [
+                (self.list_messages, 4),
+                (self.toggle_membership, 2),
+                (self.list_channels, 2),
+                (self.rsvp, 1),
+                (self.attendance, 1),
+            ]
         return [
             (self.list_channels, 8),
             (self.list_messages, 16),

@@ -41,9 +41,7 @@ RESULTS = ROOT / "loadtest" / "results"
 def settings_from_env() -> dict:
     return {
         "seconds": float(os.environ.get("LOADTEST_SECONDS", "60")),
-        "database_url": os.environ.get(
-            "LOADTEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workspace_load"
-        ),
+        "database_url": os.environ.get("LOADTEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workspace_load"),
         "port": int(os.environ.get("LOADTEST_PORT", "8766")),
         "tenants": int(os.environ.get("LOADTEST_TENANTS", "4")),
         "users": int(os.environ.get("LOADTEST_USERS", "6")),
@@ -263,9 +261,11 @@ def main() -> int:
     }
     os.environ.update(env)  # this process seeds and verifies the same database
     base_url = f"http://127.0.0.1:{config['port']}"
-    print(f"Load test: {config['seconds']:.0f} s, {config['tenants']} tenants x {config['users']} "
-          f"virtual users, {base_url}, database {urlsplit(config['database_url']).path.lstrip('/')}",
-          flush=True)
+    print(
+        f"Load test: {config['seconds']:.0f} s, {config['tenants']} tenants x {config['users']} "
+        f"virtual users, {base_url}, database {urlsplit(config['database_url']).path.lstrip('/')}",
+        flush=True,
+    )
 
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", config["port"])) == 0:
@@ -304,9 +304,12 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
 
     started = time.monotonic()
     tenants = seed(tenants=config["tenants"], users=config["users"], messages_per_channel=config["messages"])
-    print(f"Seeded {len(tenants)} tenants in {time.monotonic() - started:.1f} s; "
-          f"server: WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', 'default')}, "
-          f"GUNICORN_THREADS={os.environ.get('GUNICORN_THREADS', 'default')}", flush=True)
+    print(
+        f"Seeded {len(tenants)} tenants in {time.monotonic() - started:.1f} s; "
+        f"server: WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', 'default')}, "
+        f"GUNICORN_THREADS={os.environ.get('GUNICORN_THREADS', 'default')}",
+        flush=True,
+    )
     connection.close()
 
     ctx = Context(base_url, tenants, config["random_seed"])
@@ -364,9 +367,11 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
         )
         print(f"Machine load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     if victim is not None:
-        print(f"\nPurge of tenant {victim.slug} at {purge_info.get('at_s')} s: "
-              f"{'done' if purge_info['ok'] else 'FAILED'} in {purge_info.get('seconds')} s"
-              + (f" (error: {purge_info['error']})" if "error" in purge_info else ""))
+        print(
+            f"\nPurge of tenant {victim.slug} at {purge_info.get('at_s')} s: "
+            f"{'done' if purge_info['ok'] else 'FAILED'} in {purge_info.get('seconds')} s"
+            + (f" (error: {purge_info['error']})" if "error" in purge_info else "")
+        )
     if ctx.stats.error_samples:
         print("\nFirst errors seen by the client:\n  " + "\n  ".join(ctx.stats.error_samples))
     tracebacks = server_errors(log_path)

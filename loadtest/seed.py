@@ -62,9 +62,7 @@ def seed_tenant(index: int, *, users: int, messages_per_channel: int) -> Tenant:
         channels[channel.pk] = {"name": name, "private": False, "members": [u.pk for u in everyone]}
         objects[channel.pk] = channel
     insiders = everyone[: max(2, len(everyone) // 2)]
-    private = channel_create(
-        company=company, name="private", created_by=admin, is_private=True, members=insiders
-    )
+    private = channel_create(company=company, name="private", created_by=admin, is_private=True, members=insiders)
     channels[private.pk] = {"name": "private", "private": True, "members": [u.pk for u in insiders]}
     objects[private.pk] = private
 
@@ -132,7 +130,4 @@ def seed_tenant(index: int, *, users: int, messages_per_channel: int) -> Tenant:
 
 
 def seed(*, tenants: int, users: int, messages_per_channel: int) -> list[Tenant]:
-    return [
-        seed_tenant(index, users=users, messages_per_channel=messages_per_channel)
-        for index in range(tenants)
-    ]
+    return [seed_tenant(index, users=users, messages_per_channel=messages_per_channel) for index in range(tenants)]

@@ -79,9 +79,7 @@ def check_messages(ctx: Context, survivors: list[Tenant]) -> list[Check]:
         created = {mid for mid, info in journal.messages_created.items() if info["tenant"] == tenant.index}
         created_total += len(created)
         expected = (set(tenant.messages) | created) - removed
-        actual = set(
-            Message.objects.filter(channel__company_id=tenant.company_id).values_list("pk", flat=True)
-        )
+        actual = set(Message.objects.filter(channel__company_id=tenant.company_id).values_list("pk", flat=True))
         lost |= (expected - actual) - unclear_deletes
         undeleted |= actual & removed
         phantom |= actual - expected - removed
@@ -120,9 +118,7 @@ def check_reactions(ctx: Context, survivors: list[Tenant]) -> list[Check]:
                 "message_id", "user_id", "emoji"
             )
         )
-    present = set(
-        Message.objects.filter(pk__in={m for m, _, _ in expected}).values_list("pk", flat=True)
-    )
+    present = set(Message.objects.filter(pk__in={m for m, _, _ in expected}).values_list("pk", flat=True))
     expected = {key for key in expected if key[0] in present} - journal.reactions_unclear
     actual -= journal.reactions_unclear
     missing, extra = expected - actual, actual - expected
@@ -284,9 +280,7 @@ def verify(ctx: Context, purged_index: int | None) -> list[Check]:
     checks += check_last_message_at()
     if purged_index is not None:
         purged = ctx.tenants[purged_index]
-        created = {
-            mid for mid, info in ctx.journal.messages_created.items() if info["tenant"] == purged_index
-        }
+        created = {mid for mid, info in ctx.journal.messages_created.items() if info["tenant"] == purged_index}
         checks += check_purge(purged, created)
     checks += check_survivors_intact(survivors)
     checks += check_integrity_audit()

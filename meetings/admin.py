@@ -105,9 +105,7 @@ class MeetingAdmin(TenantScopedAdmin, ChangeViewInlinesMixin, FixedOnChangeMixin
             services.participant_remove(meeting=form.instance, user=participation.user, actor=request.user)
         changed = {id(f.instance): f.changed_data for f in formset.forms}
         for participation in instances:
-            _save_participation(
-                form.instance, participation, changed.get(id(participation), []), actor=request.user
-            )
+            _save_participation(form.instance, participation, changed.get(id(participation), []), actor=request.user)
 
     def delete_model(self, request, obj):
         services.meeting_delete(meeting=obj, actor=request.user)
@@ -132,7 +130,6 @@ class MeetingParticipantAdmin(TenantScopedAdmin, FixedOnChangeMixin, admin.Model
     autocomplete_fields = ["meeting", "user"]
     fixed_on_change = ("meeting", "user")
     actions = ["mark_accepted", "mark_declined", "mark_tentative"]
-
 
     def save_model(self, request, obj, form, change):
         saved = _save_participation(obj.meeting, obj, form.changed_data, actor=request.user)

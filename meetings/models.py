@@ -11,9 +11,7 @@ from workspace.tenancy import ensure_same_company
 
 class Meeting(models.Model):
     # Indexed by meetings_meeting_tenant_key (company_id leads it).
-    company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="meetings", db_index=False
-    )
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="meetings", db_index=False)
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -112,9 +110,7 @@ class MeetingParticipant(TenantOwned, models.Model):
         blank=True,
         editable=False,
     )
-    meeting = models.ForeignKey(
-        Meeting, on_delete=models.CASCADE, related_name="participations", db_constraint=False
-    )
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participations", db_constraint=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -136,9 +132,7 @@ class MeetingParticipant(TenantOwned, models.Model):
                 violation_error_message="This user is already a participant.",
             ),
             models.CheckConstraint(
-                condition=Q(left_at__isnull=True)
-                | Q(joined_at__isnull=True)
-                | Q(left_at__gte=F("joined_at")),
+                condition=Q(left_at__isnull=True) | Q(joined_at__isnull=True) | Q(left_at__gte=F("joined_at")),
                 name="meetings_meetingparticipant_left_after_joined",
                 violation_error_message="Leaving must not be before joining.",
             ),
@@ -149,7 +143,6 @@ class MeetingParticipant(TenantOwned, models.Model):
             TenantForeignKey(field="meeting", name="meetings_meetingparticipant_meeting_same_company"),
             TenantForeignKey(field="user", name="meetings_meetingparticipant_user_same_company"),
         ]
-
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.meeting_id} ({self.response})"

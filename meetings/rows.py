@@ -10,7 +10,15 @@ from workspace.api.rows import attach_children, builds_json_arrays, datetime_for
 
 #: the columns of a meeting row (keys of ``.values()``)
 MEETING_COLUMNS = (
-    "id", "title", "description", "starts_at", "ends_at", "channel_id", "is_private", "organizer_id", "created_at",
+    "id",
+    "title",
+    "description",
+    "starts_at",
+    "ends_at",
+    "channel_id",
+    "is_private",
+    "organizer_id",
+    "created_at",
 )
 #: the columns of a participation (JSON keys on PostgreSQL, ``.values()`` keys elsewhere)
 PARTICIPANT_COLUMNS = ("user_id", "response", "joined_at", "left_at")

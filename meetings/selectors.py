@@ -22,12 +22,7 @@ def meeting_list_visible(*, user: User) -> QuerySet[Meeting]:
     in_channel = Exists(ChannelMembership.objects.filter(channel_id=OuterRef("channel_id"), user_id=user.pk))
     return (
         Meeting.objects.filter(company_id=user.company_id)
-        .filter(
-            Q(is_private=False)
-            | Q(organizer_id=user.pk)
-            | participates
-            | in_channel
-        )
+        .filter(Q(is_private=False) | Q(organizer_id=user.pk) | participates | in_channel)
         .prefetch_related(Prefetch("participations", queryset=MeetingParticipant.objects.order_by("id")))
         .order_by("starts_at", "id")
     )

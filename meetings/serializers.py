@@ -21,8 +21,16 @@ class MeetingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Meeting
         fields = [
-            "id", "title", "description", "starts_at", "ends_at", "channel", "is_private", "organizer",
-            "created_at", "participants",
+            "id",
+            "title",
+            "description",
+            "starts_at",
+            "ends_at",
+            "channel",
+            "is_private",
+            "organizer",
+            "created_at",
+            "participants",
         ]
         read_only_fields = fields
 

@@ -89,9 +89,7 @@ def meeting_create(
             meeting=meeting,
             user=user,
             response=(
-                MeetingParticipant.Response.ACCEPTED
-                if user.pk == organizer.pk
-                else MeetingParticipant.Response.PENDING
+                MeetingParticipant.Response.ACCEPTED if user.pk == organizer.pk else MeetingParticipant.Response.PENDING
             ),
         )
         for user in people.values()
@@ -158,18 +156,14 @@ def participant_update(
     joined_at``)."""
     meeting = participation.meeting
     lock_tenant(meeting.company_id)
-    if not (actor is not None and actor.pk == participation.user_id) and not is_organizer(
-        meeting=meeting, actor=actor
-    ):
+    if not (actor is not None and actor.pk == participation.user_id) and not is_organizer(meeting=meeting, actor=actor):
         raise Forbidden(PARTICIPATION_EDITORS)
     return update_allowed(participation, changes, allowed={"response", "joined_at", "left_at"})
 
 
 def _participation(*, meeting: Meeting, user: User) -> MeetingParticipant:
     lock_tenant(meeting.company_id)
-    participation = (
-        MeetingParticipant.objects.select_for_update().filter(meeting=meeting, user=user).first()
-    )
+    participation = MeetingParticipant.objects.select_for_update().filter(meeting=meeting, user=user).first()
     if participation is None:
         raise Forbidden(PARTICIPANTS_ONLY)
     return participation

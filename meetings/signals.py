@@ -13,7 +13,9 @@ from meetings.models import Meeting, MeetingParticipant
 _ACTIVITY_FIELDS = {"response", "joined_at", "left_at"}
 
 
-def participant_saved(sender, instance: MeetingParticipant, created: bool, update_fields=None, using="default", **kwargs):
+def participant_saved(
+    sender, instance: MeetingParticipant, created: bool, update_fields=None, using="default", **kwargs
+):
     if created or not update_fields or not _ACTIVITY_FIELDS & set(update_fields):
         return
     if "left_at" in update_fields and instance.left_at:
@@ -32,9 +34,9 @@ def channel_privacy_saved(sender, instance: Channel, created: bool, update_field
     fixes that drift (``stale_meeting_is_private``)."""
     if created or (update_fields is not None and "is_private" not in update_fields):
         return
-    Meeting._base_manager.using(using).filter(channel_id=instance.pk).exclude(
+    Meeting._base_manager.using(using).filter(channel_id=instance.pk).exclude(is_private=instance.is_private).update(
         is_private=instance.is_private
-    ).update(is_private=instance.is_private)
+    )
 
 
 def connect() -> None:

@@ -53,13 +53,7 @@ def related_model(model: type[models.Model], related_name: str) -> type[models.M
 def count_of(model: type[models.Model], fk: str):
     """``COUNT`` of ``model`` rows per parent as a correlated subquery: one
     query for the whole changelist, no join fan-out between several counts."""
-    rows = (
-        model._base_manager.filter(**{fk: OuterRef("pk")})
-        .order_by()
-        .values(fk)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    rows = model._base_manager.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(rows), 0)
 
 

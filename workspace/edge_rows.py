@@ -46,9 +46,7 @@ def add_platform_superuser(*, username: str = "edge.platform", password: str | N
     existing = User.objects.filter(username=username).first()
     if existing is not None:
         return existing
-    return user_create(
-        company=None, username=username, password=password, is_staff=True, is_superuser=True
-    )
+    return user_create(company=None, username=username, password=password, is_staff=True, is_superuser=True)
 
 
 @transaction.atomic

@@ -22,7 +22,11 @@ def home(request):
             "debug": settings.DEBUG,
             "links": [
                 ("Admin", "/admin/", "inspect every table: search, filters, what a delete removes"),
-                ("Integrity", "/admin/integrity/", "the lineage drawn, audit findings, per-tenant counts, the cascade drill (staff)"),
+                (
+                    "Integrity",
+                    "/admin/integrity/",
+                    "the lineage drawn, audit findings, per-tenant counts, the cascade drill (staff)",
+                ),
                 ("API docs", "/api/docs/", "interactive documentation of the REST API (Swagger UI)"),
                 ("API schema", "/api/schema/", "the OpenAPI document"),
                 ("Health check", "/healthz", "200 when the database is reachable and migrated, 503 otherwise"),

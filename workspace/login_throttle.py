@@ -38,7 +38,6 @@ from axes.helpers import get_cache
 from workspace.metrics import LOGIN_REFUSED
 
 
-
 class LoginThrottleBackend(AxesStandaloneBackend):
     """Refuses every login of a locked-out username or address (axes).
 
@@ -123,9 +122,7 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     LOGIN_REFUSED.labels("lockout").inc()
     if original_response is not None and original_response.status_code == 429:
         return original_response
-    return refusal_response(
-        request, title="Too many login attempts", message=lockout_message(), seconds=retry_after()
-    )
+    return refusal_response(request, title="Too many login attempts", message=lockout_message(), seconds=retry_after())
 
 
 def refusal_response(request, *, title: str, message: str, seconds: int) -> HttpResponse:

@@ -130,9 +130,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"]["ENGINE"] = _ENGINES.get(
-    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
-)
+DATABASES["default"]["ENGINE"] = _ENGINES.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # connect_timeout, lock_timeout and statement_timeout of web requests
     # (DJANGO_DB_*; manage.py commands run without the last two):

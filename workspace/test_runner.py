@@ -86,12 +86,8 @@ class PytestTestRunner:
             metavar="EXPRESSION",
             help="Only run tests matching the pytest -k expression (repeatable: all must match).",
         )
-        parser.add_argument(
-            "--failfast", action="store_true", help="Stop at the first failure (pytest --exitfirst)."
-        )
-        parser.add_argument(
-            "--keepdb", action="store_true", help="Reuse the test database (pytest-django --reuse-db)."
-        )
+        parser.add_argument("--failfast", action="store_true", help="Stop at the first failure (pytest --exitfirst).")
+        parser.add_argument("--keepdb", action="store_true", help="Reuse the test database (pytest-django --reuse-db).")
         parser.add_argument("--pdb", action="store_true", help="Drop into the debugger on a failure.")
 
     def pytest_args(self, test_labels) -> list[str]:

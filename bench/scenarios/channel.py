@@ -42,7 +42,7 @@ def scenario_channel(report: Report, run: RunSize) -> None:
         Candidate("channel_collector", "Channel.delete() (collector)", "channel_delete_collector", prepare),
     ]
     results = measure(report, "5. delete a channel", candidates, one_shot("channel_raw"), run.repeat)
-    for row in report.rows[-len(candidates):]:
+    for row in report.rows[-len(candidates) :]:
         row.scenario = f"5. delete a channel with {sizes.get('messages', 0):,} msgs"
     svc, raw = results.get("channel_service"), results.get("channel_raw")
     if svc and raw:

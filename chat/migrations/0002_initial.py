@@ -8,96 +8,155 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chat', '0001_initial'),
-        ('companies', '0001_initial'),
+        ("chat", "0001_initial"),
+        ("companies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='channels', to='companies.company'),
+            model_name="channel",
+            name="company",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="channels", to="companies.company"
+            ),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='created_channels', to=settings.AUTH_USER_MODEL),
+            model_name="channel",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="created_channels",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='channelmembership',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='chat.channel'),
+            model_name="channelmembership",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="chat.channel"
+            ),
         ),
         migrations.AddField(
-            model_name='channelmembership',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='channel_memberships', to=settings.AUTH_USER_MODEL),
+            model_name="channelmembership",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="channel_memberships",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='members',
-            field=models.ManyToManyField(blank=True, related_name='channels', through='chat.ChannelMembership', to=settings.AUTH_USER_MODEL),
+            model_name="channel",
+            name="members",
+            field=models.ManyToManyField(
+                blank=True, related_name="channels", through="chat.ChannelMembership", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='author',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to=settings.AUTH_USER_MODEL),
+            model_name="message",
+            name="author",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="messages", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='channel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='chat.channel'),
+            model_name="message",
+            name="channel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="chat.channel"
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='chat.message'),
+            model_name="message",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="replies",
+                to="chat.message",
+            ),
         ),
         migrations.AddField(
-            model_name='messagereaction',
-            name='message',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reactions', to='chat.message'),
+            model_name="messagereaction",
+            name="message",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="reactions", to="chat.message"
+            ),
         ),
         migrations.AddField(
-            model_name='messagereaction',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reactions', to=settings.AUTH_USER_MODEL),
+            model_name="messagereaction",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="reactions", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddConstraint(
-            model_name='channelmembership',
-            constraint=models.UniqueConstraint(fields=('channel', 'user'), name='chat_channelmembership_unique_member', violation_error_message='This user is already a member of the channel.'),
+            model_name="channelmembership",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "user"),
+                name="chat_channelmembership_unique_member",
+                violation_error_message="This user is already a member of the channel.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.UniqueConstraint(fields=('company', 'name'), name='chat_channel_unique_name_per_company', violation_error_message='A channel with this name already exists.'),
+            model_name="channel",
+            constraint=models.UniqueConstraint(
+                fields=("company", "name"),
+                name="chat_channel_unique_name_per_company",
+                violation_error_message="A channel with this name already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(django.db.models.functions.text.Trim('name')), 0), name='chat_channel_name_not_blank', violation_error_message='Name may not be blank.'),
+            model_name="channel",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(django.db.models.functions.text.Trim("name")), 0
+                ),
+                name="chat_channel_name_not_blank",
+                violation_error_message="Name may not be blank.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['channel', '-created_at', '-id'], name='chat_msg_channel_created_idx'),
+            model_name="message",
+            index=models.Index(fields=["channel", "-created_at", "-id"], name="chat_msg_channel_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['author', '-created_at'], name='chat_msg_author_created_idx'),
+            model_name="message",
+            index=models.Index(fields=["author", "-created_at"], name="chat_msg_author_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(django.db.models.functions.text.Trim('body')), 0), name='chat_message_body_not_blank', violation_error_message='Body may not be blank.'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(django.db.models.functions.text.Trim("body")), 0
+                ),
+                name="chat_message_body_not_blank",
+                violation_error_message="Body may not be blank.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagereaction',
-            constraint=models.UniqueConstraint(fields=('message', 'user', 'emoji'), name='chat_messagereaction_unique_per_user', violation_error_message='You already reacted with this emoji.'),
+            model_name="messagereaction",
+            constraint=models.UniqueConstraint(
+                fields=("message", "user", "emoji"),
+                name="chat_messagereaction_unique_per_user",
+                violation_error_message="You already reacted with this emoji.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagereaction',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(django.db.models.functions.text.Trim('emoji')), 0), name='chat_messagereaction_emoji_not_blank', violation_error_message='Emoji may not be blank.'),
+            model_name="messagereaction",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(django.db.models.functions.text.Trim("emoji")), 0
+                ),
+                name="chat_messagereaction_emoji_not_blank",
+                violation_error_message="Emoji may not be blank.",
+            ),
         ),
     ]

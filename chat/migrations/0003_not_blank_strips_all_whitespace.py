@@ -8,36 +8,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0002_initial'),
-        ('companies', '0002_not_blank_strips_all_whitespace'),
+        ("chat", "0002_initial"),
+        ("companies", "0002_not_blank_strips_all_whitespace"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='channel',
-            name='chat_channel_name_not_blank',
+            model_name="channel",
+            name="chat_channel_name_not_blank",
         ),
         migrations.RemoveConstraint(
-            model_name='message',
-            name='chat_message_body_not_blank',
+            model_name="message",
+            name="chat_message_body_not_blank",
         ),
         migrations.RemoveConstraint(
-            model_name='messagereaction',
-            name='chat_messagereaction_emoji_not_blank',
+            model_name="messagereaction",
+            name="chat_messagereaction_emoji_not_blank",
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace('name')), 0), name='chat_channel_name_not_blank', violation_error_message='Name may not be blank.'),
+            model_name="channel",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace("name")), 0
+                ),
+                name="chat_channel_name_not_blank",
+                violation_error_message="Name may not be blank.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace('body')), 0), name='chat_message_body_not_blank', violation_error_message='Body may not be blank.'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace("body")), 0
+                ),
+                name="chat_message_body_not_blank",
+                violation_error_message="Body may not be blank.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagereaction',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace('emoji')), 0), name='chat_messagereaction_emoji_not_blank', violation_error_message='Emoji may not be blank.'),
+            model_name="messagereaction",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace("emoji")), 0
+                ),
+                name="chat_messagereaction_emoji_not_blank",
+                violation_error_message="Emoji may not be blank.",
+            ),
         ),
     ]

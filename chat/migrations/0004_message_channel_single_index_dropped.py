@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0003_not_blank_strips_all_whitespace'),
+        ("chat", "0003_not_blank_strips_all_whitespace"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='channel',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='chat.channel'),
+            model_name="message",
+            name="channel",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="chat.channel"
+            ),
         ),
     ]

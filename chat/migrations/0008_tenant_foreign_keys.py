@@ -90,8 +90,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="channel",
             name="company",
-            field=models.ForeignKey(
-                db_index=False, on_delete=CASCADE, related_name="channels", to="companies.company"
-            ),
+            field=models.ForeignKey(db_index=False, on_delete=CASCADE, related_name="channels", to="companies.company"),
         ),
     ]

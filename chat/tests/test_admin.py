@@ -32,7 +32,12 @@ def test_adding_a_message_moves_last_message_at_through_the_service(admin_client
     at = (channel.last_message_at + timedelta(hours=1)).replace(microsecond=0)
     response = admin_client.post(
         reverse("admin:chat_message_add"),
-        {"channel": channel.pk, "author": author.pk, "body": "  posted from the admin ", **split_datetime("created_at", at)},
+        {
+            "channel": channel.pk,
+            "author": author.pk,
+            "body": "  posted from the admin ",
+            **split_datetime("created_at", at),
+        },
     )
     assert response.status_code == 302
     message = Message.objects.get(body="posted from the admin")  # stripped by message_create
@@ -151,9 +156,7 @@ def test_a_member_on_the_staff_cannot_delete_others_messages(make_tenant_staff, 
     client = admin_client_for(make_tenant_staff(tenant.company, role="member"))
     response = client.post(reverse("admin:chat_message_delete", args=[message.pk]), {"post": "yes"}, follow=True)
     assert response.status_code == 200
-    assert "Only the author or a company admin may delete a message." in [
-        str(m) for m in response.context["messages"]
-    ]
+    assert "Only the author or a company admin may delete a message." in [str(m) for m in response.context["messages"]]
     assert Message.objects.filter(pk=message.pk).exists()
     # The bulk action too: nothing deleted, a message instead of a 500.
     response = client.post(

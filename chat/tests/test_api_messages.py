@@ -272,8 +272,16 @@ def test_datetime_filters_accept_offsets_and_extremes(client_for, people, channe
 
 @pytest.mark.parametrize(
     "query",
-    ["since=yesterday", "since=", "since=2024-01-01", "since=2024-01-01T10:00:00", "before=2024-13-01T00:00:00Z",
-     "parent=x", "parent=", "parent=-1"],
+    [
+        "since=yesterday",
+        "since=",
+        "since=2024-01-01",
+        "since=2024-01-01T10:00:00",
+        "before=2024-13-01T00:00:00Z",
+        "parent=x",
+        "parent=",
+        "parent=-1",
+    ],
 )
 def test_malformed_filter_is_400_naming_it(client_for, people, channel, query):
     response = client_for(people["bob"]).get(f"{url(channel)}?{query}")

@@ -34,7 +34,10 @@ def test_list_and_detail_carry_the_read_state(client_for, room, people):
         assert {key: data[key] for key in expected} == expected
     carol = listed(client_for(people["carol"]), room)  # not a member
     assert (carol["is_member"], carol["last_read_at"], carol["unread_count"], carol["has_unread"]) == (
-        False, None, 0, False,
+        False,
+        None,
+        0,
+        False,
     )
 
 
@@ -54,7 +57,9 @@ def test_mark_read_up_to_a_message_never_moves_back(client_for, room, people):
     old, new = post(room, people["alice"], 1), post(room, people["alice"], 2)
     bob = client_for(people["bob"])
     assert bob.post(read_url(room), {"message": old.pk}, format="json").json() == {
-        "last_read_at": iso(at(1)), "unread_count": 1, "has_unread": True,
+        "last_read_at": iso(at(1)),
+        "unread_count": 1,
+        "has_unread": True,
     }
     assert bob.post(read_url(room), {"message": new.pk}, format="json").json()["last_read_at"] == iso(at(2))
     response = bob.post(read_url(room), {"message": old.pk}, format="json")

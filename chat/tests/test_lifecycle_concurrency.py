@@ -74,7 +74,9 @@ def test_posting_while_the_newest_messages_are_deleted_ends_consistent():
     # The newest messages exist first; posters add older ones while the
     # deleter removes the newest one by one, so every recompute races a post.
     newest = [
-        services.message_create(channel=channel, author=deleter, body="n", created_at=base + timedelta(hours=1, seconds=i))
+        services.message_create(
+            channel=channel, author=deleter, body="n", created_at=base + timedelta(hours=1, seconds=i)
+        )
         for i in range(20)
     ]
 

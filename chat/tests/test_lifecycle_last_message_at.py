@@ -26,11 +26,7 @@ def lma(channel) -> object:
 
 
 def channel_updates(queries) -> list[str]:
-    return [
-        q["sql"]
-        for q in queries
-        if q["sql"].startswith('UPDATE "chat_channel" SET "last_message_at"')
-    ]
+    return [q["sql"] for q in queries if q["sql"].startswith('UPDATE "chat_channel" SET "last_message_at"')]
 
 
 @pytest.fixture
@@ -170,8 +166,7 @@ class TestDelete:
             user = UserFactory(company=channels[0].company)
             services.message_bulk_create(
                 messages=[
-                    Message(channel=channels[i % 4], author=user, body=f"m{i}", created_at=at(i))
-                    for i in range(count)
+                    Message(channel=channels[i % 4], author=user, body=f"m{i}", created_at=at(i)) for i in range(count)
                 ]
             )
             with CaptureQueriesContext(connection) as ctx:

@@ -27,9 +27,7 @@ def room(company):
 
 
 def unread(channel, user) -> tuple:
-    row = selectors.channel_read_state(channels=selectors.channel_list_visible(user=user), user=user).get(
-        pk=channel.pk
-    )
+    row = selectors.channel_read_state(channels=selectors.channel_list_visible(user=user), user=user).get(pk=channel.pk)
     return row.last_read_at, row.unread_count
 
 

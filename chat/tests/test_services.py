@@ -144,9 +144,7 @@ def test_message_create_refuses_an_author_of_another_company(channel, stranger):
 
 
 def test_message_create_refuses_a_parent_in_another_channel(company, channel, alice, stranger):
-    elsewhere = message_create(
-        channel=channel_create(company=company, name="random"), author=alice, body="there"
-    )
+    elsewhere = message_create(channel=channel_create(company=company, name="random"), author=alice, body="there")
     foreign = MessageFactory(author=stranger, channel=ChannelFactory(company=stranger.company))
     for parent in (elsewhere, foreign):
         with invalid("parent"):

@@ -31,7 +31,9 @@ class ChannelScopedView(generics.GenericAPIView):
 
     def get_channel(self) -> Channel:
         channel = (
-            selectors.channel_list_visible(user=self.request.user).filter(pk=self.kwargs[self.channel_url_kwarg]).first()
+            selectors.channel_list_visible(user=self.request.user)
+            .filter(pk=self.kwargs[self.channel_url_kwarg])
+            .first()
         )
         if channel is None:
             raise NotFound("No such channel.")

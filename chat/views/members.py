@@ -27,9 +27,7 @@ class ChannelMemberListView(ChannelScopedView):
     @extend_schema(
         operation_id="channels_members_list",
         summary="Members of a channel",
-        responses=responses(
-            {200: MembershipSerializer(many=True)}, not_found="No such channel, or page out of range."
-        ),
+        responses=responses({200: MembershipSerializer(many=True)}, not_found="No such channel, or page out of range."),
     )
     def get(self, request, pk):
         page = self.paginate_queryset(self.get_queryset())

@@ -49,9 +49,7 @@ class MessageReactionDetailView(MessageScopedView):
         operation_id="messages_reactions_destroy",
         summary="Take back your reaction with this emoji",
         parameters=[
-            OpenApiParameter(
-                "emoji", OpenApiTypes.STR, OpenApiParameter.PATH, description="The emoji, URL-encoded."
-            )
+            OpenApiParameter("emoji", OpenApiTypes.STR, OpenApiParameter.PATH, description="The emoji, URL-encoded.")
         ],
         responses=responses({204: None}, not_found="No such message, or you did not react with this emoji."),
     )

@@ -13,11 +13,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
@@ -25,70 +24,186 @@ class Migration(migrations.Migration):
         # GiST index (PostgreSQL only; a no-op on SQLite).
         BtreeGistExtension(),
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'companies',
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(django.db.models.functions.text.Trim('name')), 0), name='companies_company_name_not_blank'), models.CheckConstraint(condition=models.Q(('slug', ''), _negated=True), name='companies_company_slug_not_blank')],
+                "verbose_name_plural": "companies",
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=django.db.models.lookups.GreaterThan(
+                            django.db.models.functions.text.Length(django.db.models.functions.text.Trim("name")), 0
+                        ),
+                        name="companies_company_name_not_blank",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("slug", ""), _negated=True), name="companies_company_slug_not_blank"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('member', 'Member')], default='member', max_length=16)),
-                ('last_active', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('company', models.ForeignKey(blank=True, help_text='Null only for platform superusers.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='users', to='companies.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Admin"), ("member", "Member")], default="member", max_length=16
+                    ),
+                ),
+                ("last_active", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Null only for platform superusers.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="users",
+                        to="companies.company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
-                'swappable': 'AUTH_USER_MODEL',
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
+                "swappable": "AUTH_USER_MODEL",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Attendance',
+            name="Attendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('check_in', models.DateTimeField(default=django.utils.timezone.now)),
-                ('check_out', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendances', to=settings.AUTH_USER_MODEL)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendances', to='companies.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("check_in", models.DateTimeField(default=django.utils.timezone.now)),
+                ("check_out", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendances",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attendances", to="companies.company"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-check_in'],
-                'indexes': [models.Index(fields=['user', 'check_in'], name='companies_att_user_in_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('check_out__isnull', True), ('check_out__gt', models.F('check_in')), _connector='OR'), name='companies_attendance_check_out_after_check_in', violation_error_message='Check-out must be after check-in.'), models.UniqueConstraint(condition=models.Q(('check_out__isnull', True)), fields=('user',), name='companies_attendance_one_open_per_user', violation_error_message='This user already has an open attendance.'), workspace.db.constraints.PostgresOnlyExclusionConstraint(expressions=[('user', '='), (workspace.db.constraints.TsTzRange('check_in', 'check_out'), '&&')], name='companies_attendance_no_overlap', violation_error_message='Attendances of one user may not overlap.')],
+                "ordering": ["-check_in"],
+                "indexes": [models.Index(fields=["user", "check_in"], name="companies_att_user_in_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("check_out__isnull", True), ("check_out__gt", models.F("check_in")), _connector="OR"
+                        ),
+                        name="companies_attendance_check_out_after_check_in",
+                        violation_error_message="Check-out must be after check-in.",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("check_out__isnull", True)),
+                        fields=("user",),
+                        name="companies_attendance_one_open_per_user",
+                        violation_error_message="This user already has an open attendance.",
+                    ),
+                    workspace.db.constraints.PostgresOnlyExclusionConstraint(
+                        expressions=[
+                            ("user", "="),
+                            (workspace.db.constraints.TsTzRange("check_in", "check_out"), "&&"),
+                        ],
+                        name="companies_attendance_no_overlap",
+                        violation_error_message="Attendances of one user may not overlap.",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('company__isnull', False), ('is_superuser', True), _connector='OR'), name='companies_user_company_required_unless_superuser', violation_error_message='Only platform superusers may have no company.'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("company__isnull", False), ("is_superuser", True), _connector="OR"),
+                name="companies_user_company_required_unless_superuser",
+                violation_error_message="Only platform superusers may have no company.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['admin', 'member'])), name='companies_user_role_valid'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["admin", "member"])), name="companies_user_role_valid"
+            ),
         ),
     ]

@@ -7,18 +7,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('companies', '0001_initial'),
+        ("companies", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='company',
-            name='companies_company_name_not_blank',
+            model_name="company",
+            name="companies_company_name_not_blank",
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace('name')), 0), name='companies_company_name_not_blank', violation_error_message='Name may not be blank.'),
+            model_name="company",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace("name")), 0
+                ),
+                name="companies_company_name_not_blank",
+                violation_error_message="Name may not be blank.",
+            ),
         ),
     ]

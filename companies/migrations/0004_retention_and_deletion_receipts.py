@@ -44,53 +44,117 @@ def drop_append_only(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('companies', '0003_user_tenant_key'),
+        ("companies", "0003_user_tenant_key"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeletionReceipt',
+            name="DeletionReceipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('user_erase', 'User erasure'), ('channel_delete', 'Channel delete'), ('retention_run', 'Retention run'), ('company_purge', 'Company purge')], max_length=32)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('company_id', models.BigIntegerField(blank=True, db_index=True, help_text='Not a foreign key.', null=True)),
-                ('company_name', models.CharField(blank=True, default='', max_length=200)),
-                ('company_slug', models.CharField(blank=True, default='', max_length=100)),
-                ('subject', models.CharField(help_text='What was deleted, by kind and id (no content).', max_length=300)),
-                ('actor_id', models.BigIntegerField(blank=True, help_text='Not a foreign key; null: the system.', null=True)),
-                ('actor_username', models.CharField(blank=True, default='', max_length=150)),
-                ('counts', models.JSONField(blank=True, default=dict, help_text='Deleted rows per table.')),
-                ('detached', models.JSONField(blank=True, default=dict, help_text='Rows whose reference was set to NULL, per table.column.')),
-                ('checksums', models.JSONField(blank=True, default=dict, help_text='Per table: sum of id hashes mod 2**64 (16 hex digits).')),
-                ('checksum', models.CharField(help_text='SHA-256 over the per-table counts and checksums.', max_length=64)),
-                ('run', models.UUIDField(blank=True, db_index=True, help_text='Groups the batches of one run.', null=True)),
-                ('batch', models.PositiveIntegerField(blank=True, null=True)),
-                ('parameters', models.JSONField(blank=True, default=dict, help_text='E.g. the retention days and cutoff.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("user_erase", "User erasure"),
+                            ("channel_delete", "Channel delete"),
+                            ("retention_run", "Retention run"),
+                            ("company_purge", "Company purge"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "company_id",
+                    models.BigIntegerField(blank=True, db_index=True, help_text="Not a foreign key.", null=True),
+                ),
+                ("company_name", models.CharField(blank=True, default="", max_length=200)),
+                ("company_slug", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "subject",
+                    models.CharField(help_text="What was deleted, by kind and id (no content).", max_length=300),
+                ),
+                (
+                    "actor_id",
+                    models.BigIntegerField(blank=True, help_text="Not a foreign key; null: the system.", null=True),
+                ),
+                ("actor_username", models.CharField(blank=True, default="", max_length=150)),
+                ("counts", models.JSONField(blank=True, default=dict, help_text="Deleted rows per table.")),
+                (
+                    "detached",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Rows whose reference was set to NULL, per table.column."
+                    ),
+                ),
+                (
+                    "checksums",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Per table: sum of id hashes mod 2**64 (16 hex digits)."
+                    ),
+                ),
+                (
+                    "checksum",
+                    models.CharField(help_text="SHA-256 over the per-table counts and checksums.", max_length=64),
+                ),
+                (
+                    "run",
+                    models.UUIDField(blank=True, db_index=True, help_text="Groups the batches of one run.", null=True),
+                ),
+                ("batch", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "parameters",
+                    models.JSONField(blank=True, default=dict, help_text="E.g. the retention days and cutoff."),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'base_manager_name': 'objects',
+                "ordering": ["-created_at", "-id"],
+                "base_manager_name": "objects",
             },
         ),
         migrations.AddField(
-            model_name='company',
-            name='message_retention_days',
-            field=models.PositiveIntegerField(blank=True, default=None, help_text='Delete messages older than this many days (1 to 36500); empty keeps them forever.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)]),
+            model_name="company",
+            name="message_retention_days",
+            field=models.PositiveIntegerField(
+                blank=True,
+                default=None,
+                help_text="Delete messages older than this many days (1 to 36500); empty keeps them forever.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(36500),
+                ],
+            ),
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.CheckConstraint(condition=models.Q(('message_retention_days__isnull', True), models.Q(('message_retention_days__gte', 1), ('message_retention_days__lte', 36500)), _connector='OR'), name='companies_company_retention_days_range', violation_error_message='Retention must be between 1 and 36500 days, or empty.'),
+            model_name="company",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("message_retention_days__isnull", True),
+                    models.Q(("message_retention_days__gte", 1), ("message_retention_days__lte", 36500)),
+                    _connector="OR",
+                ),
+                name="companies_company_retention_days_range",
+                violation_error_message="Retention must be between 1 and 36500 days, or empty.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deletionreceipt',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['user_erase', 'channel_delete', 'retention_run', 'company_purge'])), name='companies_deletionreceipt_kind_valid'),
+            model_name="deletionreceipt",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["user_erase", "channel_delete", "retention_run", "company_purge"])),
+                name="companies_deletionreceipt_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deletionreceipt',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace('subject')), 0), name='companies_deletionreceipt_subject_not_blank', violation_error_message='Subject may not be blank.'),
+            model_name="deletionreceipt",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace("subject")), 0
+                ),
+                name="companies_deletionreceipt_subject_not_blank",
+                violation_error_message="Subject may not be blank.",
+            ),
         ),
         migrations.RunPython(append_only, drop_append_only),
     ]

@@ -6,74 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('companies', '0004_retention_and_deletion_receipts'),
+        ("companies", "0004_retention_and_deletion_receipts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompanyPurge',
+            name="CompanyPurge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField(help_text='Id of the purged company (no FK: kept after it).', unique=True)),
-                ('company_name', models.CharField(max_length=200)),
-                ('company_slug', models.CharField(max_length=100)),
-                ('requested_by_id', models.BigIntegerField(blank=True, help_text='Id of who deactivated the company.', null=True)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('running', 'Running'), ('finished', 'Finished')], default='scheduled', max_length=16)),
-                ('mode', models.CharField(blank=True, choices=[('online', 'Online (batches)'), ('single', 'One statement')], max_length=16)),
-                ('scheduled_for', models.DateTimeField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_owner', models.CharField(blank=True, max_length=64)),
-                ('task_id', models.CharField(blank=True, help_text='The job (django_tasks_db) last enqueued for it.', max_length=64)),
-                ('phase', models.CharField(blank=True, help_text='The table being deleted from.', max_length=100)),
-                ('totals', models.JSONField(blank=True, default=dict, help_text='Rows per table when the purge started.')),
-                ('deleted', models.JSONField(blank=True, default=dict, help_text='Rows deleted per table so far.')),
-                ('id_sums', models.JSONField(blank=True, default=dict, help_text="Per table: [rows, sum of id hashes mod 2**64] (the receipt's checksum).")),
-                ('batches', models.PositiveIntegerField(default=0)),
-                ('max_batch_ms', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "company_id",
+                    models.BigIntegerField(help_text="Id of the purged company (no FK: kept after it).", unique=True),
+                ),
+                ("company_name", models.CharField(max_length=200)),
+                ("company_slug", models.CharField(max_length=100)),
+                (
+                    "requested_by_id",
+                    models.BigIntegerField(blank=True, help_text="Id of who deactivated the company.", null=True),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("scheduled", "Scheduled"), ("running", "Running"), ("finished", "Finished")],
+                        default="scheduled",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        blank=True, choices=[("online", "Online (batches)"), ("single", "One statement")], max_length=16
+                    ),
+                ),
+                ("scheduled_for", models.DateTimeField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_owner", models.CharField(blank=True, max_length=64)),
+                (
+                    "task_id",
+                    models.CharField(
+                        blank=True, help_text="The job (django_tasks_db) last enqueued for it.", max_length=64
+                    ),
+                ),
+                ("phase", models.CharField(blank=True, help_text="The table being deleted from.", max_length=100)),
+                (
+                    "totals",
+                    models.JSONField(blank=True, default=dict, help_text="Rows per table when the purge started."),
+                ),
+                ("deleted", models.JSONField(blank=True, default=dict, help_text="Rows deleted per table so far.")),
+                (
+                    "id_sums",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Per table: [rows, sum of id hashes mod 2**64] (the receipt's checksum).",
+                    ),
+                ),
+                ("batches", models.PositiveIntegerField(default=0)),
+                ("max_batch_ms", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='company',
-            name='deactivated_at',
+            model_name="company",
+            name="deactivated_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='company',
-            name='deletion_delay_days',
-            field=models.PositiveSmallIntegerField(db_default=30, default=companies.models.default_deletion_delay_days, help_text='Days between the deactivation of the company and the purge of its data (0 = at once).'),
+            model_name="company",
+            name="deletion_delay_days",
+            field=models.PositiveSmallIntegerField(
+                db_default=30,
+                default=companies.models.default_deletion_delay_days,
+                help_text="Days between the deactivation of the company and the purge of its data (0 = at once).",
+            ),
         ),
         migrations.AddField(
-            model_name='company',
-            name='is_active',
+            model_name="company",
+            name="is_active",
             field=models.BooleanField(db_default=True, default=True),
         ),
         migrations.AddField(
-            model_name='company',
-            name='purge_scheduled_for',
+            model_name="company",
+            name="purge_scheduled_for",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.CheckConstraint(condition=models.Q(('deletion_delay_days__lte', 3650)), name='companies_company_deletion_delay_days_max', violation_error_message='The deletion delay is at most 3650 days.'),
+            model_name="company",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("deletion_delay_days__lte", 3650)),
+                name="companies_company_deletion_delay_days_max",
+                violation_error_message="The deletion delay is at most 3650 days.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('deactivated_at__isnull', True), ('is_active', True), ('purge_scheduled_for__isnull', True)), models.Q(('deactivated_at__isnull', False), ('is_active', False), ('purge_scheduled_for__isnull', False)), _connector='OR'), name='companies_company_deactivation_consistent', violation_error_message='An inactive company has a deactivation time and a purge time; an active one has neither.'),
+            model_name="company",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("deactivated_at__isnull", True), ("is_active", True), ("purge_scheduled_for__isnull", True)
+                    ),
+                    models.Q(
+                        ("deactivated_at__isnull", False), ("is_active", False), ("purge_scheduled_for__isnull", False)
+                    ),
+                    _connector="OR",
+                ),
+                name="companies_company_deactivation_consistent",
+                violation_error_message="An inactive company has a deactivation time and a purge time; an active one has neither.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companypurge',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['scheduled', 'running', 'finished'])), name='companies_companypurge_status_valid'),
+            model_name="companypurge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["scheduled", "running", "finished"])),
+                name="companies_companypurge_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companypurge',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('finished_at__isnull', False), ('status', 'finished')), models.Q(('status', 'finished'), _negated=True), _connector='OR'), name='companies_companypurge_finished_has_time'),
+            model_name="companypurge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("finished_at__isnull", False), ("status", "finished")),
+                    models.Q(("status", "finished"), _negated=True),
+                    _connector="OR",
+                ),
+                name="companies_companypurge_finished_has_time",
+            ),
         ),
     ]

@@ -49,9 +49,7 @@ def test_delete_page_summarises_everything_the_cascade_removes(admin_client, ten
     assert str(bystander.company) not in content
 
 
-def test_confirming_the_delete_purges_the_tenant_through_the_service(
-    admin_client, tenant, bystander, purge_calls
-):
+def test_confirming_the_delete_purges_the_tenant_through_the_service(admin_client, tenant, bystander, purge_calls):
     pks = _tenant_pks(tenant.company.pk)
     others = _tenant_pks(bystander.company.pk)
     url = reverse("admin:companies_company_delete", args=[tenant.company.pk])
@@ -59,7 +57,9 @@ def test_confirming_the_delete_purges_the_tenant_through_the_service(
     assert response.status_code == 302
     assert purge_calls == [tenant.company.pk]
     assert _left(pks) == {}
-    assert {m: set(m._base_manager.filter(pk__in=ids).values_list("pk", flat=True)) for m, ids in others.items()} == others
+    assert {
+        m: set(m._base_manager.filter(pk__in=ids).values_list("pk", flat=True)) for m, ids in others.items()
+    } == others
 
 
 def test_purge_action_asks_for_confirmation_then_purges(admin_client, tenant, bystander, purge_calls):

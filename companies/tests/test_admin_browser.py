@@ -60,10 +60,14 @@ class CompanyDeleteInTheBrowserTests(BrowserTestCase):
 
         browser.find_element(By.CSS_SELECTOR, "#content form input[type=submit]").click()
         WebDriverWait(browser, 10).until(expected_conditions.url_contains("/admin/companies/company/"))
-        WebDriverWait(browser, 10).until(lambda b: "was deleted successfully" in b.find_element(By.TAG_NAME, "body").text)
+        WebDriverWait(browser, 10).until(
+            lambda b: "was deleted successfully" in b.find_element(By.TAG_NAME, "body").text
+        )
 
         self.assertFalse(Company.objects.filter(pk=company.pk).exists())
         left = {m._meta.label: m._base_manager.filter(pk__in=ids).count() for m, ids in pks.items() if ids}
         self.assertEqual({label: n for label, n in left.items() if n}, {})
-        kept = {m: set(m._base_manager.filter(pk__in=ids).values_list("pk", flat=True)) for m, ids in bystander_pks.items()}
+        kept = {
+            m: set(m._base_manager.filter(pk__in=ids).values_list("pk", flat=True)) for m, ids in bystander_pks.items()
+        }
         self.assertEqual(kept, bystander_pks)

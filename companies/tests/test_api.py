@@ -222,9 +222,7 @@ def test_attendance_list_member_sees_own_admin_sees_company(client_for):
     admin_ids = {a["id"] for a in client_for(admin).get("/api/attendance/").json()["results"]}
     assert member_ids == {mine.pk}
     assert admin_ids == {mine.pk, theirs.pk}
-    assert {a["id"] for a in client_for(admin).get(f"/api/attendance/?user={member.pk}").json()["results"]} == {
-        mine.pk
-    }
+    assert {a["id"] for a in client_for(admin).get(f"/api/attendance/?user={member.pk}").json()["results"]} == {mine.pk}
 
 
 def test_attendance_filter_by_date(client_for):
@@ -266,9 +264,16 @@ def test_browsable_api_renders_every_page_for_a_logged_in_user(client):
     message = message_create(channel=channel, author=user, body="hello")
     client.force_login(user)
     for path in [
-        "/api/me/", "/api/users/", f"/api/users/{user.pk}/", "/api/channels/", f"/api/channels/{channel.pk}/",
-        f"/api/channels/{channel.pk}/members/", f"/api/channels/{channel.pk}/messages/",
-        f"/api/messages/{message.pk}/", "/api/meetings/", "/api/attendance/",
+        "/api/me/",
+        "/api/users/",
+        f"/api/users/{user.pk}/",
+        "/api/channels/",
+        f"/api/channels/{channel.pk}/",
+        f"/api/channels/{channel.pk}/members/",
+        f"/api/channels/{channel.pk}/messages/",
+        f"/api/messages/{message.pk}/",
+        "/api/meetings/",
+        "/api/attendance/",
     ]:
         response = client.get(path, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, path

@@ -38,9 +38,12 @@ def test_a_bad_delay_is_a_400(tenant, client_for, value):
 
 
 def test_deactivation_needs_the_slug_and_an_admin(tenant, client_for):
-    assert client_for(tenant.members[0]).post(
-        "/api/company/deactivate/", {"confirm_slug": "acme"}, format="json"
-    ).status_code == 403
+    assert (
+        client_for(tenant.members[0])
+        .post("/api/company/deactivate/", {"confirm_slug": "acme"}, format="json")
+        .status_code
+        == 403
+    )
     response = client_for(tenant.admin).post("/api/company/deactivate/", {"confirm_slug": "nope"}, format="json")
     assert response.status_code == 400 and "confirm_slug" in response.json()
     assert Company.objects.get(pk=tenant.company.pk).is_active

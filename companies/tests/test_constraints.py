@@ -101,9 +101,7 @@ def test_at_most_one_open_attendance_per_user():
             # would refuse them first: set it aside (rolled back below) to
             # prove the partial unique index on its own.
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "ALTER TABLE companies_attendance DROP CONSTRAINT companies_attendance_no_overlap"
-                )
+                cursor.execute("ALTER TABLE companies_attendance DROP CONSTRAINT companies_attendance_no_overlap")
         user = UserFactory()
         Attendance.objects.create(company=user.company, user=user, check_in=T0)
         with refused_by("companies_attendance_one_open_per_user", sqlite="companies_attendance.user_id"):
@@ -156,9 +154,7 @@ def test_back_to_back_attendances_and_other_users_do_not_overlap():
 def test_overlap_is_enforced_on_update_too():
     user = UserFactory()
     Attendance.objects.create(company=user.company, user=user, check_in=T0, check_out=T0 + hours(4))
-    later = Attendance.objects.create(
-        company=user.company, user=user, check_in=T0 + hours(5), check_out=T0 + hours(6)
-    )
+    later = Attendance.objects.create(company=user.company, user=user, check_in=T0 + hours(5), check_out=T0 + hours(6))
     with refused_by("companies_attendance_no_overlap"):
         Attendance.objects.filter(pk=later.pk).update(check_in=T0 + hours(3))
 

@@ -79,19 +79,13 @@ def _is_contrib(field) -> bool:
 
 
 def test_every_project_fk_is_in_the_contract_with_its_on_delete():
-    in_models = {
-        (f.model._meta.label, f.name): f.remote_field.on_delete
-        for f in foreign_keys()
-        if not _is_contrib(f)
-    }
+    in_models = {(f.model._meta.label, f.name): f.remote_field.on_delete for f in foreign_keys() if not _is_contrib(f)}
     in_contract = {(label, name): on_delete for label, name, on_delete in DELETE_POLICY}
     assert in_models == in_contract
 
 
 def test_every_contrib_fk_has_its_expected_on_delete():
-    in_models = {
-        (f.model._meta.label, f.name): f.remote_field.on_delete for f in foreign_keys() if _is_contrib(f)
-    }
+    in_models = {(f.model._meta.label, f.name): f.remote_field.on_delete for f in foreign_keys() if _is_contrib(f)}
     assert in_models == {(label, name): on_delete for label, name, on_delete in CONTRIB_POLICY}
 
 
@@ -154,9 +148,7 @@ def _delete(obj, via: str) -> None:
         opts = obj._meta
         qn = connection.ops.quote_name
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {qn(opts.db_table)} WHERE {qn(opts.pk.column)} = %s", [obj.pk]
-            )
+            cursor.execute(f"DELETE FROM {qn(opts.db_table)} WHERE {qn(opts.pk.column)} = %s", [obj.pk])
     # Deferred FK checks fire now: a dangling reference would raise here.
     connection.check_constraints()
 
@@ -182,11 +174,7 @@ def test_deleting_the_parent_applies_the_policy_exactly(world, child_label, fiel
     first, second = world
     child_model = apps.get_model(child_label)
     tenant = {f"{tenant_lookup(child_model)}": first.company.pk}
-    child = (
-        child_model._base_manager.filter(**tenant, **{f"{field_name}__isnull": False})
-        .order_by("pk")
-        .first()
-    )
+    child = child_model._base_manager.filter(**tenant, **{f"{field_name}__isnull": False}).order_by("pk").first()
     assert child is not None, "the populated tenant must hold a row for every FK of the policy"
     parent = getattr(child, field_name)
     parent_label, parent_pk = parent._meta.label, parent.pk  # delete() clears pk

@@ -173,7 +173,9 @@ def test_receipt_accumulates_across_batches_in_any_order():
 
 @pytest.mark.django_db
 def test_receipt_refuses_update_and_delete_through_the_orm(company):
-    receipt = receipt_record(kind="channel_delete", subject="channel 1", company=company, accumulator=ReceiptAccumulator())
+    receipt = receipt_record(
+        kind="channel_delete", subject="channel 1", company=company, accumulator=ReceiptAccumulator()
+    )
     receipt.subject = "changed"
     with pytest.raises(AppendOnlyError):
         receipt.save()
@@ -189,7 +191,9 @@ def test_receipt_refuses_update_and_delete_through_the_orm(company):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_database_refuses_update_and_delete_of_a_receipt(company):
-    receipt = receipt_record(kind="channel_delete", subject="channel 1", company=company, accumulator=ReceiptAccumulator())
+    receipt = receipt_record(
+        kind="channel_delete", subject="channel 1", company=company, accumulator=ReceiptAccumulator()
+    )
     for sql in (
         "UPDATE companies_deletionreceipt SET subject = 'x' WHERE id = %s",
         "DELETE FROM companies_deletionreceipt WHERE id = %s",

@@ -83,11 +83,15 @@ def test_retention_setting_and_its_preview(admin_api, member_api, tenant):
     # a proposed value, before changing it
     preview = admin_api.get("/api/company/retention-preview/?days=10").json()
     assert preview["days"] == 10
-    assert preview["counts"]["chat_message"] == Message.objects.filter(channel__company=tenant.company).filter(
-        created_at__lt=timezone.now() - timedelta(days=10)
-    ).count() + Message.objects.filter(parent__created_at__lt=timezone.now() - timedelta(days=10)).filter(
-        created_at__gte=timezone.now() - timedelta(days=10)
-    ).count()
+    assert (
+        preview["counts"]["chat_message"]
+        == Message.objects.filter(channel__company=tenant.company)
+        .filter(created_at__lt=timezone.now() - timedelta(days=10))
+        .count()
+        + Message.objects.filter(parent__created_at__lt=timezone.now() - timedelta(days=10))
+        .filter(created_at__gte=timezone.now() - timedelta(days=10))
+        .count()
+    )
     for bad in ("0", "", "x", "36501"):
         assert admin_api.get(f"/api/company/retention-preview/?days={bad}").status_code == 400, bad
 
@@ -149,9 +153,13 @@ def test_admin_company_page_edits_retention_and_shows_the_next_run(admin_client,
     company = tenant.company
     MessageFactory(channel=tenant.channels[0], author=tenant.admin, created_at=timezone.now() - timedelta(days=90))
     url = reverse("admin:companies_company_change", args=[company.pk])
-    response = admin_client.post(url, {"name": company.name, "slug": company.slug, "message_retention_days": "0", "deletion_delay_days": 30})
+    response = admin_client.post(
+        url, {"name": company.name, "slug": company.slug, "message_retention_days": "0", "deletion_delay_days": 30}
+    )
     assert response.status_code == 200 and response.context["adminform"].form.errors  # refused
-    response = admin_client.post(url, {"name": company.name, "slug": company.slug, "message_retention_days": "60", "deletion_delay_days": 30})
+    response = admin_client.post(
+        url, {"name": company.name, "slug": company.slug, "message_retention_days": "60", "deletion_delay_days": 30}
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Company.objects.get(pk=company.pk).message_retention_days == 60
     page = admin_client.get(url).content.decode()

@@ -139,7 +139,9 @@ class TestMeetingsAndAttendance:
         joined = meeting_services.participant_join(meeting=meeting, user=user, at=rsvp_time + timedelta(minutes=1))
         assert last_active(user) == joined.joined_at
 
-        left = meeting_services.participant_leave(meeting=meeting, user=user, at=joined.joined_at + timedelta(minutes=30))
+        left = meeting_services.participant_leave(
+            meeting=meeting, user=user, at=joined.joined_at + timedelta(minutes=30)
+        )
         assert last_active(user) == left.left_at
 
     def test_meeting_creation_does_not_touch_invitees(self, user):

@@ -310,7 +310,8 @@ def test_a_worker_killed_mid_purge_is_resumed_by_a_new_worker(settings):
     }
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "worker", "--no-periodic", "--interval", "0.1", "--verbosity", "0"],
-        cwd=django_settings.BASE_DIR, env=env,
+        cwd=django_settings.BASE_DIR,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 60

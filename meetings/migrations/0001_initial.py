@@ -9,74 +9,148 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chat', '0001_initial'),
-        ('companies', '0001_initial'),
+        ("chat", "0001_initial"),
+        ("companies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='meetings', to='chat.channel')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meetings', to='companies.company')),
-                ('organizer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='organized_meetings', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="meetings",
+                        to="chat.channel",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="meetings", to="companies.company"
+                    ),
+                ),
+                (
+                    "organizer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="organized_meetings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='MeetingParticipant',
+            name="MeetingParticipant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('response', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('tentative', 'Tentative')], default='pending', max_length=16)),
-                ('joined_at', models.DateTimeField(blank=True, null=True)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to='meetings.meeting')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meeting_participations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "response",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                            ("tentative", "Tentative"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("joined_at", models.DateTimeField(blank=True, null=True)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participations",
+                        to="meetings.meeting",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meeting_participations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='meeting',
-            name='participants',
-            field=models.ManyToManyField(blank=True, related_name='meetings', through='meetings.MeetingParticipant', to=settings.AUTH_USER_MODEL),
+            model_name="meeting",
+            name="participants",
+            field=models.ManyToManyField(
+                blank=True, related_name="meetings", through="meetings.MeetingParticipant", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.UniqueConstraint(fields=('meeting', 'user'), name='meetings_meetingparticipant_unique_user', violation_error_message='This user is already a participant.'),
+            model_name="meetingparticipant",
+            constraint=models.UniqueConstraint(
+                fields=("meeting", "user"),
+                name="meetings_meetingparticipant_unique_user",
+                violation_error_message="This user is already a participant.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('left_at__isnull', True), ('joined_at__isnull', True), ('left_at__gte', models.F('joined_at')), _connector='OR'), name='meetings_meetingparticipant_left_after_joined', violation_error_message='Leaving must not be before joining.'),
+            model_name="meetingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("left_at__isnull", True),
+                    ("joined_at__isnull", True),
+                    ("left_at__gte", models.F("joined_at")),
+                    _connector="OR",
+                ),
+                name="meetings_meetingparticipant_left_after_joined",
+                violation_error_message="Leaving must not be before joining.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('response__in', ['pending', 'accepted', 'declined', 'tentative'])), name='meetings_meetingparticipant_response_valid'),
+            model_name="meetingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("response__in", ["pending", "accepted", "declined", "tentative"])),
+                name="meetings_meetingparticipant_response_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='meeting',
-            index=models.Index(fields=['company', 'starts_at'], name='meetings_company_starts_idx'),
+            model_name="meeting",
+            index=models.Index(fields=["company", "starts_at"], name="meetings_company_starts_idx"),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='meetings_meeting_ends_after_start', violation_error_message='A meeting must end after it starts.'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="meetings_meeting_ends_after_start",
+                violation_error_message="A meeting must end after it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(django.db.models.functions.text.Trim('title')), 0), name='meetings_meeting_title_not_blank', violation_error_message='Title may not be blank.'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(django.db.models.functions.text.Trim("title")), 0
+                ),
+                name="meetings_meeting_title_not_blank",
+                violation_error_message="Title may not be blank.",
+            ),
         ),
     ]

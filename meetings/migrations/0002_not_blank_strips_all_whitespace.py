@@ -8,21 +8,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0003_not_blank_strips_all_whitespace'),
-        ('companies', '0002_not_blank_strips_all_whitespace'),
-        ('meetings', '0001_initial'),
+        ("chat", "0003_not_blank_strips_all_whitespace"),
+        ("companies", "0002_not_blank_strips_all_whitespace"),
+        ("meetings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='meeting',
-            name='meetings_meeting_title_not_blank',
+            model_name="meeting",
+            name="meetings_meeting_title_not_blank",
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace('title')), 0), name='meetings_meeting_title_not_blank', violation_error_message='Title may not be blank.'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.GreaterThan(
+                    django.db.models.functions.text.Length(workspace.db.constraints.StripWhitespace("title")), 0
+                ),
+                name="meetings_meeting_title_not_blank",
+                violation_error_message="Title may not be blank.",
+            ),
         ),
     ]

@@ -13,17 +13,21 @@ def mark_private_meetings(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('meetings', '0002_not_blank_strips_all_whitespace'),
-        ('chat', '0003_not_blank_strips_all_whitespace'),
+        ("meetings", "0002_not_blank_strips_all_whitespace"),
+        ("chat", "0003_not_blank_strips_all_whitespace"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='meeting',
-            name='is_private',
-            field=models.BooleanField(db_default=False, default=False, editable=False, help_text="Announced in a private channel: visible to its organizer, its participants and the channel's members only; still restricted (organizer and participants) once that channel is deleted."),
+            model_name="meeting",
+            name="is_private",
+            field=models.BooleanField(
+                db_default=False,
+                default=False,
+                editable=False,
+                help_text="Announced in a private channel: visible to its organizer, its participants and the channel's members only; still restricted (organizer and participants) once that channel is deleted.",
+            ),
         ),
         migrations.RunPython(mark_private_meetings, migrations.RunPython.noop, elidable=True),
     ]

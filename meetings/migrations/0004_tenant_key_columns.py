@@ -29,7 +29,9 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(
-            backfill_company("meetings_meetingparticipant", parent_table="meetings_meeting", parent_column="meeting_id"),
+            backfill_company(
+                "meetings_meetingparticipant", parent_table="meetings_meeting", parent_column="meeting_id"
+            ),
             migrations.RunPython.noop,
         ),
     ]

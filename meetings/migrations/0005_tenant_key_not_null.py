@@ -13,7 +13,9 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            backfill_company("meetings_meetingparticipant", parent_table="meetings_meeting", parent_column="meeting_id"),
+            backfill_company(
+                "meetings_meetingparticipant", parent_table="meetings_meeting", parent_column="meeting_id"
+            ),
             migrations.RunPython.noop,
         ),
         prove_not_null("meetings_meetingparticipant", "company_id"),

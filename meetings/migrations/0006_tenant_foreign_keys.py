@@ -72,8 +72,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="meeting",
             name="company",
-            field=models.ForeignKey(
-                db_index=False, on_delete=CASCADE, related_name="meetings", to="companies.company"
-            ),
+            field=models.ForeignKey(db_index=False, on_delete=CASCADE, related_name="meetings", to="companies.company"),
         ),
     ]

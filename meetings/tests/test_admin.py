@@ -96,7 +96,9 @@ def test_filters_by_response_and_company(admin_client, tenant, bystander):
     assert response.status_code == 200
     shown = {p.pk for p in response.context["cl"].result_list}
     expected = set(
-        MeetingParticipant.objects.filter(response="accepted", meeting__company=tenant.company).values_list("pk", flat=True)
+        MeetingParticipant.objects.filter(response="accepted", meeting__company=tenant.company).values_list(
+            "pk", flat=True
+        )
     )
     assert shown == expected and shown
 
@@ -137,9 +139,9 @@ def test_removing_the_organizers_participation_is_a_form_error(admin_client, ten
 def test_deleting_a_participation_goes_through_the_service(admin_client, tenant, monkeypatch):
     from meetings import services
 
-    participation = MeetingParticipant.objects.filter(meeting=tenant.meetings[0]).exclude(
-        user=tenant.meetings[0].organizer
-    ).first()
+    participation = (
+        MeetingParticipant.objects.filter(meeting=tenant.meetings[0]).exclude(user=tenant.meetings[0].organizer).first()
+    )
     calls = []
     real = services.participant_remove
     monkeypatch.setattr(services, "participant_remove", lambda **kw: calls.append(kw) or real(**kw))

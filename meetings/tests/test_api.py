@@ -99,8 +99,12 @@ def test_invalid_meeting_is_400_naming_the_field(client_for, people, start, chan
 
 def test_participant_from_another_company_is_400(client_for, people, start, other_company):
     stranger = UserFactory(company=other_company)
-    body = {"title": "x", "starts_at": iso(start), "ends_at": iso(start + timedelta(hours=1)),
-            "participants": [stranger.pk]}
+    body = {
+        "title": "x",
+        "starts_at": iso(start),
+        "ends_at": iso(start + timedelta(hours=1)),
+        "participants": [stranger.pk],
+    }
     response = client_for(people["alice"]).post("/api/meetings/", body, format="json")
     assert response.status_code == 400
     assert response.json() == {"participants": [f"No user with id {stranger.pk} in your company."]}
@@ -122,8 +126,12 @@ def test_meeting_in_a_channel_you_can_see(client_for, people, start, company):
 
 
 def test_list_by_start_and_tenant_scoped(client_for, people, start, meeting):
-    later = MeetingFactory(company=meeting.company, organizer=people["carol"], starts_at=start + timedelta(days=1),
-                           ends_at=start + timedelta(days=1, hours=1))
+    later = MeetingFactory(
+        company=meeting.company,
+        organizer=people["carol"],
+        starts_at=start + timedelta(days=1),
+        ends_at=start + timedelta(days=1, hours=1),
+    )
     MeetingFactory()  # another tenant
     data = client_for(people["carol"]).get("/api/meetings/").json()
     assert [m["id"] for m in data["results"]] == [meeting.pk, later.pk]
@@ -151,8 +159,9 @@ def test_malformed_meeting_filter_is_400(client_for, people, query):
 
 def test_meeting_in_a_private_channel_is_hidden_from_outsiders(client_for, people, start, company):
     private = channel_create(company=company, name="secret", created_by=people["bob"], is_private=True)
-    hidden = meeting_create(organizer=people["bob"], title="secret", starts_at=start,
-                            ends_at=start + timedelta(hours=1), channel=private)
+    hidden = meeting_create(
+        organizer=people["bob"], title="secret", starts_at=start, ends_at=start + timedelta(hours=1), channel=private
+    )
     assert client_for(people["carol"]).get(f"/api/meetings/{hidden.pk}/").status_code == 404
     assert client_for(people["carol"]).get("/api/meetings/").json()["results"] == []
     assert client_for(people["bob"]).get(f"/api/meetings/{hidden.pk}/").status_code == 200
@@ -200,8 +209,9 @@ def test_patch_channel_to_null_and_blank_title(client_for, people, meeting):
 
 
 def test_participant_rsvps(client_for, people, meeting):
-    response = client_for(people["bob"]).post(f"/api/meetings/{meeting.pk}/rsvp/", {"response": "declined"},
-                                              format="json")
+    response = client_for(people["bob"]).post(
+        f"/api/meetings/{meeting.pk}/rsvp/", {"response": "declined"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["response"] == "declined"
     assert MeetingParticipant.objects.get(meeting=meeting, user=people["bob"]).response == "declined"
@@ -253,7 +263,9 @@ def test_organizer_invites_then_removes_a_participant(client_for, people, meetin
     assert response.status_code == 201, response.json()
     assert response.json() == {"user": people["carol"].pk, "response": "pending", "joined_at": None, "left_at": None}
     # The invited person takes part now: they may RSVP.
-    rsvp = client_for(people["carol"]).post(f"/api/meetings/{meeting.pk}/rsvp/", {"response": "accepted"}, format="json")
+    rsvp = client_for(people["carol"]).post(
+        f"/api/meetings/{meeting.pk}/rsvp/", {"response": "accepted"}, format="json"
+    )
     assert rsvp.status_code == 200
     assert client.delete(participants_url(meeting, people["carol"])).status_code == 204
     assert not MeetingParticipant.objects.filter(meeting=meeting, user=people["carol"]).exists()
@@ -303,8 +315,9 @@ def test_participants_of_another_tenant(client_for, people, meeting, other_compa
 
 def test_a_private_meeting_stays_hidden_and_its_removed_participant_loses_it(client_for, people, start, company):
     private = channel_create(company=company, name="secret", created_by=people["bob"], is_private=True)
-    hidden = meeting_create(organizer=people["bob"], title="secret", starts_at=start,
-                            ends_at=start + timedelta(hours=1), channel=private)
+    hidden = meeting_create(
+        organizer=people["bob"], title="secret", starts_at=start, ends_at=start + timedelta(hours=1), channel=private
+    )
     carol = client_for(people["carol"])
     # Not visible to carol: she cannot invite herself (404, not 403).
     assert carol.post(participants_url(hidden), {"user": people["carol"].pk}, format="json").status_code == 404

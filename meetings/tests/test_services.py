@@ -49,9 +49,7 @@ def stranger(other_company):
 
 @pytest.fixture
 def meeting(organizer, colleague):
-    return meeting_create(
-        organizer=organizer, title="Planning", starts_at=START, ends_at=END, participants=[colleague]
-    )
+    return meeting_create(organizer=organizer, title="Planning", starts_at=START, ends_at=END, participants=[colleague])
 
 
 def responses(meeting):

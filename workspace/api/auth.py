@@ -30,6 +30,7 @@ from workspace.api.fields import NotBlankCharField, StrictCharField
 from workspace.api.schema import ErrorSerializer, responses, validation_error
 from workspace.login_throttle import is_locked_out, lockout_message, retry_after
 
+
 class AuthTokenRequestSerializer(serializers.Serializer):
     username = NotBlankCharField(max_length=150)
     password = StrictCharField(allow_blank=False, trim_whitespace=False, max_length=4096)
@@ -113,9 +114,7 @@ class TokenView(APIView):
         if is_locked_out(request):
             raise LockedOut(wait=retry_after(), detail=lockout_message())
         if user is None or not user.is_active:
-            raise exceptions.ValidationError(
-                {"non_field_errors": [_("Unable to log in with provided credentials.")]}
-            )
+            raise exceptions.ValidationError({"non_field_errors": [_("Unable to log in with provided credentials.")]})
         now = timezone.now()
         try:
             with transaction.atomic():

@@ -56,8 +56,7 @@ DESCRIPTIONS = {
     409: "Conflicts with the current state (a duplicate, or a state that does not allow it).",
     413: "The body is larger than the upload limit (`DATA_UPLOAD_MAX_MEMORY_SIZE`, 2.5 MiB).",
     415: "The body is not `application/json`.",
-    503: "The database is unavailable or busy (a lock or statement timeout): retry after "
-    "`Retry-After` seconds.",
+    503: "The database is unavailable or busy (a lock or statement timeout): retry after `Retry-After` seconds.",
 }
 
 
@@ -109,7 +108,15 @@ UNAVAILABLE = {
 
 # Names of integer properties that hold ids (the row's own or a reference).
 ID_PROPERTIES = {
-    "id", "user", "author", "channel", "parent", "organizer", "created_by", "company", "message",
+    "id",
+    "user",
+    "author",
+    "channel",
+    "parent",
+    "organizer",
+    "created_by",
+    "company",
+    "message",
 }
 INT64_ID = {"format": "int64", "minimum": 1, "maximum": MAX_ID}
 

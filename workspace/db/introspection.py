@@ -60,11 +60,7 @@ def foreign_keys(*, app_labels: set[str] | None = None) -> list[Field]:
     constraint or by a composite tenant key), of every installed model,
     including the auto-created M2M tables: the lineage's edges
     (``workspace.db.lineage.all_edges``)."""
-    return [
-        edge.field
-        for edge in all_edges()
-        if app_labels is None or edge.child._meta.app_label in app_labels
-    ]
+    return [edge.field for edge in all_edges() if app_labels is None or edge.child._meta.app_label in app_labels]
 
 
 def db_fk_actions(using: str = DEFAULT_DB_ALIAS) -> dict[tuple[str, str], list[DbForeignKey]]:
@@ -80,8 +76,15 @@ def db_fk_actions(using: str = DEFAULT_DB_ALIAS) -> dict[tuple[str, str], list[D
             action, set_null = "SET NULL", tuple(c.strip() for c in fk.on_delete[10:-1].split(","))
         found[fk.table, fk.columns[-1]].append(
             DbForeignKey(
-                fk.table, fk.columns[-1], fk.ref_table, fk.ref_columns[-1], action, fk.name,
-                fk.columns, fk.ref_columns, set_null,
+                fk.table,
+                fk.columns[-1],
+                fk.ref_table,
+                fk.ref_columns[-1],
+                action,
+                fk.name,
+                fk.columns,
+                fk.ref_columns,
+                set_null,
             )
         )
     return dict(found)
@@ -151,9 +154,7 @@ class FkStatus:
                 lines.append(f"{label}: references {constraint.ref_table}, expected {edge.parent_table}")
             elif constraint.shape not in self.expected:
                 name = f" [{constraint.name}]" if constraint.name else ""
-                lines.append(
-                    f"{label}{name}: database ON DELETE {constraint.describe()}, model expects {expected}"
-                )
+                lines.append(f"{label}{name}: database ON DELETE {constraint.describe()}, model expects {expected}")
         if not lines:
             lines.append(f"{label}: database has ON DELETE {self.actual}, model expects {expected}")
         return lines
@@ -210,9 +211,7 @@ def _company_scope(edge: Edge, company_id: int) -> Q | None:
     return q
 
 
-def orphan_querysets(
-    company_id: int | None = None, using: str = DEFAULT_DB_ALIAS
-) -> Iterator[tuple[Edge, QuerySet]]:
+def orphan_querysets(company_id: int | None = None, using: str = DEFAULT_DB_ALIAS) -> Iterator[tuple[Edge, QuerySet]]:
     """For every FK, the rows whose parent is missing (one anti-join each);
     with ``company_id``, only the rows that company owns through another
     path."""
@@ -226,11 +225,7 @@ def orphan_querysets(
             # A parent of another tenant is no parent: the composite key's view.
             match[TENANT_ATTNAME] = OuterRef(TENANT_ATTNAME)
         parent_exists = Exists(edge.parent._base_manager.using(using).filter(**match))
-        qs = (
-            edge.child._base_manager.using(using)
-            .filter(**{f"{attname}__isnull": False})
-            .filter(~parent_exists)
-        )
+        qs = edge.child._base_manager.using(using).filter(**{f"{attname}__isnull": False}).filter(~parent_exists)
         if company_id is not None:
             scope = _company_scope(edge, company_id)
             if scope is None:

@@ -93,11 +93,7 @@ def root_model() -> type[models.Model]:
 def all_models() -> list[type[models.Model]]:
     """Every concrete table Django manages, M2M through tables included."""
     return sorted(
-        (
-            m
-            for m in apps.get_models(include_auto_created=True)
-            if m._meta.managed and not m._meta.proxy
-        ),
+        (m for m in apps.get_models(include_auto_created=True) if m._meta.managed and not m._meta.proxy),
         key=lambda m: m._meta.db_table,
     )
 

@@ -84,6 +84,8 @@ def drop_not_null_proof(table: str, column: str) -> migrations.RunPython:
             return
         qn = connection.ops.quote_name
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(_not_null_proof_name(table, column))}")
+            cursor.execute(
+                f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(_not_null_proof_name(table, column))}"
+            )
 
     return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False)

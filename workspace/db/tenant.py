@@ -118,7 +118,9 @@ class TenantForeignKey(BaseConstraint):
         qn = schema_editor.quote_name
         table = qn(model._meta.db_table)
         schema_editor.deferred_sql.append(f"ALTER TABLE {table} VALIDATE CONSTRAINT {qn(self.name)}")
-        return f"ALTER TABLE {table} ADD CONSTRAINT {qn(self.name)} {self._references_sql(model, schema_editor)} NOT VALID"
+        return (
+            f"ALTER TABLE {table} ADD CONSTRAINT {qn(self.name)} {self._references_sql(model, schema_editor)} NOT VALID"
+        )
 
     def remove_sql(self, model, schema_editor):
         qn = schema_editor.quote_name

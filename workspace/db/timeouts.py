@@ -55,7 +55,9 @@ def postgres_options(environ: Mapping[str, str], options: Mapping | None = None)
     result.setdefault("connect_timeout", int(connect))
     if environ.get("DJANGO_DB_TIMEOUTS", "request").strip().lower() == "off":
         return result
-    lock = _duration("DJANGO_DB_LOCK_TIMEOUT", environ.get("DJANGO_DB_LOCK_TIMEOUT", DEFAULTS["DJANGO_DB_LOCK_TIMEOUT"]))
+    lock = _duration(
+        "DJANGO_DB_LOCK_TIMEOUT", environ.get("DJANGO_DB_LOCK_TIMEOUT", DEFAULTS["DJANGO_DB_LOCK_TIMEOUT"])
+    )
     statement = _duration(
         "DJANGO_DB_STATEMENT_TIMEOUT",
         environ.get("DJANGO_DB_STATEMENT_TIMEOUT", DEFAULTS["DJANGO_DB_STATEMENT_TIMEOUT"]),

@@ -108,7 +108,9 @@ def count_rows(company_id: int | None = None) -> dict:
 
 def per_model(counts: dict) -> dict:
     """``counts["per_table"]`` keyed by model, in the lineage's order."""
-    return {m: counts["per_table"][m._meta.db_table] for m in tenant_models() if m._meta.db_table in counts["per_table"]}
+    return {
+        m: counts["per_table"][m._meta.db_table] for m in tenant_models() if m._meta.db_table in counts["per_table"]
+    }
 
 
 def cached_counts(company_id: int | None) -> dict:
@@ -270,7 +272,12 @@ def integrity_view(request):
         "audit_at": audit_data["computed_at"],
         "last_fix": last_fix(),
         "columns": [
-            {"label": m._meta.verbose_name_plural, "table": m._meta.db_table, "url": changelist_url(m), "total": totals[m]}
+            {
+                "label": m._meta.verbose_name_plural,
+                "table": m._meta.db_table,
+                "url": changelist_url(m),
+                "total": totals[m],
+            }
             for m in models
         ],
         "table_rows": table_rows,

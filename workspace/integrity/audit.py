@@ -174,8 +174,7 @@ def fix_fk_drift() -> list[Change]:
                 Change(
                     "fk_drift",
                     edge.table,
-                    f"{edge.column}: constraint re-created with ON DELETE {edge.db_action} "
-                    f"(was {status.actual})",
+                    f"{edge.column}: constraint re-created with ON DELETE {edge.db_action} (was {status.actual})",
                     1,
                 )
             )

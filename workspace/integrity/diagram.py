@@ -211,7 +211,11 @@ def lineage_svg(
         edge_parts.append(
             format_html(
                 '<path class="edge {}" d="{}" marker-end="url(#arrow-{})" data-fk="{}"><title>{}</title></path>',
-                kind, " ".join(d), kind, f"{e.table}.{e.column}", tip,
+                kind,
+                " ".join(d),
+                kind,
+                f"{e.table}.{e.column}",
+                tip,
             )
         )
         # The label sits on the last stretch, staggered so neighbours do not collide.
@@ -222,7 +226,14 @@ def lineage_svg(
             format_html(
                 '<g class="edge-label {}"><title>{}</title><rect x="{}" y="{}" width="{}" height="14" rx="3"></rect>'
                 '<text x="{}" y="{}">{}</text></g>',
-                kind, tip, f"{lx - label_w / 2:.1f}", f"{ly - 7:.1f}", f"{label_w:.1f}", f"{lx:.1f}", f"{ly + 4:.1f}", text,
+                kind,
+                tip,
+                f"{lx - label_w / 2:.1f}",
+                f"{ly - 7:.1f}",
+                f"{label_w:.1f}",
+                f"{lx:.1f}",
+                f"{ly + 4:.1f}",
+                text,
             )
         )
     for e in tenant_edges():
@@ -236,8 +247,18 @@ def lineage_svg(
         edge_parts.append(
             format_html(
                 '<path class="edge {}" d="M {} {} C {} {} {} {} {} {}" marker-end="url(#arrow-{})" data-fk="{}"><title>{}</title></path>',
-                kind, f"{x0:.1f}", f"{y0:.1f}", f"{x0 + 36:.1f}", f"{y0 - 14:.1f}", f"{x0 + 36:.1f}", f"{y1 + 14:.1f}",
-                f"{x0 + 3:.1f}", f"{y1:.1f}", kind, f"{e.table}.{e.column}", tip,
+                kind,
+                f"{x0:.1f}",
+                f"{y0:.1f}",
+                f"{x0 + 36:.1f}",
+                f"{y0 - 14:.1f}",
+                f"{x0 + 36:.1f}",
+                f"{y1 + 14:.1f}",
+                f"{x0 + 3:.1f}",
+                f"{y1:.1f}",
+                kind,
+                f"{e.table}.{e.column}",
+                tip,
             )
         )
         text = f"{e.db_action} ({e.column})"  # the loop: the column says which FK
@@ -247,8 +268,14 @@ def lineage_svg(
             format_html(
                 '<g class="edge-label {}"><title>{}</title><rect x="{}" y="{}" width="{}" height="14" rx="3"></rect>'
                 '<text x="{}" y="{}">{}</text></g>',
-                kind, tip, f"{x0 + 40:.1f}", f"{(y0 + y1) / 2 - 7:.1f}", f"{label_w:.1f}",
-                f"{x0 + 40 + label_w / 2:.1f}", f"{(y0 + y1) / 2 + 4:.1f}", text,
+                kind,
+                tip,
+                f"{x0 + 40:.1f}",
+                f"{(y0 + y1) / 2 - 7:.1f}",
+                f"{label_w:.1f}",
+                f"{x0 + 40 + label_w / 2:.1f}",
+                f"{(y0 + y1) / 2 + 4:.1f}",
+                text,
             )
         )
 
@@ -261,17 +288,37 @@ def lineage_svg(
         inner = format_html(
             '<rect class="box{}" x="{}" y="{}" width="{}" height="{}" rx="6"></rect>'
             '<text class="table" x="{}" y="{}">{}</text><text class="model" x="{}" y="{}">{}</text>',
-            " root" if model is root else "", f"{x:.1f}", f"{y:.1f}", BOX_W, BOX_H,
-            f"{item.cx:.1f}", f"{y + 20:.1f}", opts.db_table, f"{item.cx:.1f}", f"{y + 37:.1f}", sub,
+            " root" if model is root else "",
+            f"{x:.1f}",
+            f"{y:.1f}",
+            BOX_W,
+            BOX_H,
+            f"{item.cx:.1f}",
+            f"{y + 20:.1f}",
+            opts.db_table,
+            f"{item.cx:.1f}",
+            f"{y + 37:.1f}",
+            sub,
         )
         url = url_for(model)
         if url:
             box_parts.append(
-                format_html('<a class="node" href="{}" data-table="{}"><title>{} changelist</title>{}</a>', url, opts.db_table, opts.label, inner)
+                format_html(
+                    '<a class="node" href="{}" data-table="{}"><title>{} changelist</title>{}</a>',
+                    url,
+                    opts.db_table,
+                    opts.label,
+                    inner,
+                )
             )
         else:
             box_parts.append(
-                format_html('<g class="node unlinked" data-table="{}"><title>{} (not in the admin)</title>{}</g>', opts.db_table, opts.label, inner)
+                format_html(
+                    '<g class="node unlinked" data-table="{}"><title>{} (not in the admin)</title>{}</g>',
+                    opts.db_table,
+                    opts.label,
+                    inner,
+                )
             )
 
     markers = format_html_join(
@@ -282,8 +329,15 @@ def lineage_svg(
     return format_html(
         '<svg class="lineage" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
         'aria-labelledby="lineage-title"><title id="lineage-title">Lineage of every table under {}: '
-        'arrows go from the referenced table to the table holding the foreign key, labelled with the ON DELETE action</title>'
-        "<defs>{}</defs><g class=\"edges\">{}</g><g class=\"nodes\">{}</g><g class=\"labels\">{}</g></svg>",
-        f"{width:.0f}", f"{height:.0f}", f"{width:.0f}", f"{height:.0f}", root._meta.db_table,
-        markers, mark_safe("".join(edge_parts)), mark_safe("".join(box_parts)), mark_safe("".join(label_parts)),
+        "arrows go from the referenced table to the table holding the foreign key, labelled with the ON DELETE action</title>"
+        '<defs>{}</defs><g class="edges">{}</g><g class="nodes">{}</g><g class="labels">{}</g></svg>',
+        f"{width:.0f}",
+        f"{height:.0f}",
+        f"{width:.0f}",
+        f"{height:.0f}",
+        root._meta.db_table,
+        markers,
+        mark_safe("".join(edge_parts)),
+        mark_safe("".join(box_parts)),
+        mark_safe("".join(label_parts)),
     )

@@ -61,10 +61,7 @@ class DrillResult:
 
 
 def _tenant_pks(company_id: int) -> dict[type, list]:
-    return {
-        model: list(tenant_rows(model, company_id).values_list("pk", flat=True))
-        for model in tenant_models()
-    }
+    return {model: list(tenant_rows(model, company_id).values_list("pk", flat=True)) for model in tenant_models()}
 
 
 def _rows_left(pks: dict[type, list]) -> int:

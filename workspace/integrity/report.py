@@ -105,7 +105,10 @@ def delete_policy_table() -> str:
                 "yes" if edge.field.null else "no",
             )
         )
-    return md_table(("foreign key", "column", "references", "ORM on_delete", "DB ON DELETE (required)", "nullable"), rows) + "\n"
+    return (
+        md_table(("foreign key", "column", "references", "ORM on_delete", "DB ON DELETE (required)", "nullable"), rows)
+        + "\n"
+    )
 
 
 # --- Constraints (declared) -------------------------------------------------
@@ -201,7 +204,11 @@ def declared_constraints(model) -> list[tuple[str, str, str]]:
                     "FOREIGN KEY (tenant key)",
                     f"{_columns(edge)} REFERENCES {edge.parent_table} {_columns(edge, parent=True)} "
                     f"ON DELETE {action} DEFERRABLE INITIALLY DEFERRED"
-                    + (" (SQLite: NO ACTION, plus a single-column SET NULL key)" if action.startswith("SET NULL") else ""),
+                    + (
+                        " (SQLite: NO ACTION, plus a single-column SET NULL key)"
+                        if action.startswith("SET NULL")
+                        else ""
+                    ),
                 )
             )
         elif isinstance(constraint, ExclusionConstraint):
@@ -463,8 +470,7 @@ def render() -> str:
         "",
         "## Integrity audit (live database)",
         "",
-        (md_table(("kind", "table", "detail", "rows"), audit_rows) if audit_rows else "No findings.")
-        + "",
+        (md_table(("kind", "table", "detail", "rows"), audit_rows) if audit_rows else "No findings.") + "",
         "",
         "## Deletion receipts (live database)",
         "",

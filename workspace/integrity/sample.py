@@ -103,8 +103,14 @@ def build_populated_tenant(
     company = Company.objects.create(slug=slug, name=slug.replace("-", " ").title())
 
     def person(name: str, **extra) -> User:
-        user = User(company=company, username=f"{name}.{slug}", email=f"{name}.{slug}@example.com",
-                    first_name=name.title(), last_name=company.name, **extra)
+        user = User(
+            company=company,
+            username=f"{name}.{slug}",
+            email=f"{name}.{slug}@example.com",
+            first_name=name.title(),
+            last_name=company.name,
+            **extra,
+        )
         user.set_password(password)  # None: unusable
         user.save()
         return user
@@ -131,7 +137,9 @@ def build_populated_tenant(
             minute += 1
             author = authors[i % len(authors)]
             message = Message.objects.create(
-                channel=channel, author=author, body=f"Message {i + 1} in #{channel.name}",
+                channel=channel,
+                author=author,
+                body=f"Message {i + 1} in #{channel.name}",
                 created_at=base + timedelta(minutes=minute),
             )
             tenant.messages.append(message)
@@ -146,13 +154,9 @@ def build_populated_tenant(
                     created_at=base + timedelta(minutes=minute),
                 )
                 tenant.replies.append(reply)
-                tenant.reactions.append(
-                    MessageReaction.objects.create(message=reply, user=author, emoji="👍")
-                )
+                tenant.reactions.append(MessageReaction.objects.create(message=reply, user=author, emoji="👍"))
             for reactor, emoji in zip(authors, ["🎉", "👀"]):
-                tenant.reactions.append(
-                    MessageReaction.objects.create(message=message, user=reactor, emoji=emoji)
-                )
+                tenant.reactions.append(MessageReaction.objects.create(message=message, user=reactor, emoji=emoji))
     # ``last_message_at`` is what the receivers wrote, read back, never fixed
     # up here: a test on this tenant must notice a broken receiver.
     for channel in tenant.channels:
@@ -183,9 +187,7 @@ def build_populated_tenant(
                 meeting=standup,
                 user=user,
                 response=(
-                    MeetingParticipant.Response.ACCEPTED
-                    if user == admin
-                    else MeetingParticipant.Response.PENDING
+                    MeetingParticipant.Response.ACCEPTED if user == admin else MeetingParticipant.Response.PENDING
                 ),
             )
         )
@@ -231,8 +233,14 @@ def build_populated_tenant(
     # django-axes' database tables (unused: the login throttle counts in the
     # cache) have one FK; a row so that it is exercised too.
     attempt = AccessAttempt.objects.create(
-        username=admin.username, ip_address="192.0.2.1", user_agent="workspace-testing",
-        http_accept="*/*", path_info="/admin/login/", get_data="", post_data="", failures_since_start=1,
+        username=admin.username,
+        ip_address="192.0.2.1",
+        user_agent="workspace-testing",
+        http_accept="*/*",
+        path_info="/admin/login/",
+        get_data="",
+        post_data="",
+        failures_since_start=1,
     )
     AccessAttemptExpiration.objects.create(access_attempt=attempt, expires_at=timezone.now())
     return tenant

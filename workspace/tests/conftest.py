@@ -17,7 +17,9 @@ def tenant_pair(db):
 
     pair = build_populated_tenant(), build_populated_tenant()
     for tenant in pair:
-        receipt_record(kind="channel_delete", subject="channel 0", company=tenant.company, accumulator=ReceiptAccumulator())
+        receipt_record(
+            kind="channel_delete", subject="channel 0", company=tenant.company, accumulator=ReceiptAccumulator()
+        )
     return pair
 
 
@@ -56,8 +58,16 @@ def job_rows(db):
 
     now = timezone.now()
     CompanyPurge.objects.create(
-        company_id=10**9, company_name="Gone", company_slug="gone", status="finished", mode="online",
-        scheduled_for=now, started_at=now, finished_at=now, totals={"chat.Message": 3},
-        deleted={"chat.Message": 3}, batches=1,
+        company_id=10**9,
+        company_name="Gone",
+        company_slug="gone",
+        status="finished",
+        mode="online",
+        scheduled_for=now,
+        started_at=now,
+        finished_at=now,
+        totals={"chat.Message": 3},
+        deleted={"chat.Message": 3},
+        batches=1,
     )
     lifecycle_tick.enqueue()

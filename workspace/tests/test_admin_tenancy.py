@@ -205,7 +205,9 @@ def _autocomplete_fields():
     return sorted(set(pairs), key=lambda p: (p[0]._meta.label, p[1]))
 
 
-@pytest.mark.parametrize(("model", "field"), _autocomplete_fields(), ids=lambda v: getattr(getattr(v, "_meta", None), "label", v))
+@pytest.mark.parametrize(
+    ("model", "field"), _autocomplete_fields(), ids=lambda v: getattr(getattr(v, "_meta", None), "label", v)
+)
 def test_autocomplete_offers_only_the_staff_members_company(staff_client, platform_client, tenant_pair, model, field):
     a, b = tenant_pair
     remote = model._meta.get_field(field).remote_field.model
@@ -279,8 +281,16 @@ def test_adding_rows_to_another_tenant_is_refused(staff_client, tenant_pair):
     now = timezone.now()
     check_in = now.replace(year=2020, microsecond=0)
     attempts = [
-        ("companies.Attendance", {"company": b.company.pk, "user": b.members[1].pk, **_dt("check_in", check_in)}, "company"),
-        ("chat.Channel", {"company": b.company.pk, "name": "intruder", "topic": "", **_dt("created_at", now)}, "company"),
+        (
+            "companies.Attendance",
+            {"company": b.company.pk, "user": b.members[1].pk, **_dt("check_in", check_in)},
+            "company",
+        ),
+        (
+            "chat.Channel",
+            {"company": b.company.pk, "name": "intruder", "topic": "", **_dt("created_at", now)},
+            "company",
+        ),
         (
             "companies.User",
             {"username": "intruder", "company": b.company.pk, "role": "member", "usable_password": "false"},
@@ -422,8 +432,14 @@ def test_staff_cannot_touch_platform_accounts_or_tenants(staff_client, platform_
 
 
 def test_admin_index_lists_no_global_model_for_staff(staff_client, platform_client):
-    staff_models = {m["object_name"] for app in staff_client.get(reverse("admin:index")).context["app_list"] for m in app["models"]}
-    platform_models = {m["object_name"] for app in platform_client.get(reverse("admin:index")).context["app_list"] for m in app["models"]}
+    staff_models = {
+        m["object_name"] for app in staff_client.get(reverse("admin:index")).context["app_list"] for m in app["models"]
+    }
+    platform_models = {
+        m["object_name"]
+        for app in platform_client.get(reverse("admin:index")).context["app_list"]
+        for m in app["models"]
+    }
     globals_ = {m.__name__ for m in REGISTERED if _path(m) is None}
     assert globals_ <= platform_models
     assert not globals_ & staff_models

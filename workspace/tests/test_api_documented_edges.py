@@ -65,7 +65,9 @@ def test_before_at_year_9999_with_a_negative_offset_is_clamped(client_for, peopl
     assert [m["id"] for m in response.json()["results"]] == [message.pk]
 
 
-@pytest.mark.parametrize("value", ["2030-01-01T00:00:00 0500", "2030-01-01 00:00:00 05:00", "<b>x</b>", "2030-01-01T00:00:00  05:00"])
+@pytest.mark.parametrize(
+    "value", ["2030-01-01T00:00:00 0500", "2030-01-01 00:00:00 05:00", "<b>x</b>", "2030-01-01T00:00:00  05:00"]
+)
 def test_a_malformed_date_time_is_400_without_echo(client_for, people, channel, value):
     response = client_for(people["bob"]).get(f"{messages_url(channel)}?since={quote(value)}")
     assert response.status_code == 400
@@ -118,14 +120,19 @@ def test_cursors_the_api_writes_still_walk_every_page(client_for, people, channe
     # Every link the API wrote is accepted, backwards too; positions are aware.
     for link in links:
         assert client.get(link).status_code == 200, link
-    positions = [parse_qs(base64.b64decode(parse_qs(urlsplit(link).query)["cursor"][0]).decode()).get("p") for link in links]
+    positions = [
+        parse_qs(base64.b64decode(parse_qs(urlsplit(link).query)["cursor"][0]).decode()).get("p") for link in links
+    ]
     assert any(positions) and all(p[0].endswith("+00:00") for p in positions if p)
 
 
 def test_an_invalid_choice_is_not_echoed(client_for, people):
     start = timezone.now() + timedelta(days=1)
     meeting = meeting_create(
-        organizer=people["admin"], title="m", starts_at=start, ends_at=start + timedelta(hours=1),
+        organizer=people["admin"],
+        title="m",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
         participants=[people["bob"]],
     )
     response = client_for(people["bob"]).post(

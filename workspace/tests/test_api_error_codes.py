@@ -22,7 +22,10 @@ def handle(exc):
         (Forbidden("Only the author may edit a message."), (403, {"detail": "Only the author may edit a message."})),
         (ValidationError({"name": ValidationError("Taken.", code=UNIQUE)}), (409, {"name": ["Taken."]})),
         (conflict("You are not checked in.", field="check_out"), (409, {"check_out": ["You are not checked in."]})),
-        (not_found("You have not reacted with this emoji.", field="emoji"), (404, {"detail": "You have not reacted with this emoji."})),
+        (
+            not_found("You have not reacted with this emoji.", field="emoji"),
+            (404, {"detail": "You have not reacted with this emoji."}),
+        ),
         (ValidationError({"title": "Blank."}), (400, {"title": ["Blank."]})),
         (ValidationError("Whole body."), (400, {"non_field_errors": ["Whole body."]})),
     ],

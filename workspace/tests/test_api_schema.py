@@ -106,7 +106,10 @@ def test_ids_and_dates_have_formats(schema):
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "path" and parameter["name"] != "emoji":
                 assert parameter["schema"] == {
-                    "type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1,
+                    "maximum": 2**63 - 1,
                 }, (path, parameter)
             if parameter["name"] in {"since", "before"}:
                 assert parameter["schema"]["format"] == "date-time", (path, parameter)

@@ -24,7 +24,7 @@ def csp_of(response) -> dict[str, list[str]]:
 
 
 def nonce_of(response) -> str:
-    (nonce,) = [v[len("'nonce-"):-1] for v in csp_of(response)["script-src"] if v.startswith("'nonce-")]
+    (nonce,) = [v[len("'nonce-") : -1] for v in csp_of(response)["script-src"] if v.startswith("'nonce-")]
     return nonce
 
 

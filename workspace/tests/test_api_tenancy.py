@@ -104,7 +104,9 @@ def test_ids_of_another_tenant_in_bodies_and_filters_read_as_missing(client_for,
     response = client.post("/api/meetings/", {**when, "channel": a.channels[0].pk}, format="json")
     assert response.status_code == 400 and "channel" in response.json()
     own_meeting = meeting_create(
-        organizer=b.admin, title="x", starts_at=datetime(2031, 1, 1, 10, tzinfo=UTC),
+        organizer=b.admin,
+        title="x",
+        starts_at=datetime(2031, 1, 1, 10, tzinfo=UTC),
         ends_at=datetime(2031, 1, 1, 11, tzinfo=UTC),
     )
     response = client.post(f"/api/meetings/{own_meeting.pk}/participants/", {"user": a.members[0].pk}, format="json")

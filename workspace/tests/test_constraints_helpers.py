@@ -16,9 +16,7 @@ def test_whitespace_is_exactly_what_str_strip_removes():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "text", ["", "  ", "\n\t\r", " \u00a0\u3000\u2028 ", " a ", "\u3000x\ny\t", "\u200b"]
-)
+@pytest.mark.parametrize("text", ["", "  ", "\n\t\r", " \u00a0\u3000\u2028 ", " a ", "\u3000x\ny\t", "\u200b"])
 def test_strip_whitespace_in_the_database_agrees_with_python(text):
     company = CompanyFactory()
     stripped = (

@@ -29,7 +29,9 @@ class ContentSecurityPolicyInTheBrowserTests(BrowserTestCase):
 
     def violations(self) -> list[str]:
         entries = self.browser.get_log("browser")
-        return [e["message"] for e in entries if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
+        return [
+            e["message"] for e in entries if "Content Security Policy" in e["message"] or "Refused to" in e["message"]
+        ]
 
     def login(self, username: str, next_url: str):
         from selenium.webdriver.common.by import By
@@ -83,8 +85,7 @@ class ContentSecurityPolicyInTheBrowserTests(BrowserTestCase):
         # refused and reported.
         self.browser.get(f"{self.live_server_url}/admin/login/")
         self.browser.execute_script(
-            "const s = document.createElement('script'); s.textContent = 'window.x = 1';"
-            "document.head.appendChild(s);"
+            "const s = document.createElement('script'); s.textContent = 'window.x = 1';document.head.appendChild(s);"
         )
         self.assertIsNone(self.browser.execute_script("return window.x"))
         self.assertTrue(any("Content Security Policy" in v for v in self.violations()))

@@ -241,9 +241,7 @@ def populated(db):
     return build_populated_tenant()
 
 
-@pytest.mark.parametrize(
-    "field", foreign_keys(), ids=[f"{f.model._meta.label}.{f.name}" for f in foreign_keys()]
-)
+@pytest.mark.parametrize("field", foreign_keys(), ids=[f"{f.model._meta.label}.{f.name}" for f in foreign_keys()])
 def test_every_fk_refuses_a_row_pointing_at_a_missing_parent(populated, field):
     model = field.model
     row = model._base_manager.filter(**{f"{field.name}__isnull": False}).first()

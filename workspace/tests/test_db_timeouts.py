@@ -52,9 +52,7 @@ def test_commands_get_the_connect_timeout_only():
     assert postgres_options({"DJANGO_DB_TIMEOUTS": "off"}) == {"connect_timeout": 5}
 
 
-@pytest.mark.parametrize(
-    "env", [{"DJANGO_DB_LOCK_TIMEOUT": "3 seconds; drop"}, {"DJANGO_DB_CONNECT_TIMEOUT": "5s"}]
-)
+@pytest.mark.parametrize("env", [{"DJANGO_DB_LOCK_TIMEOUT": "3 seconds; drop"}, {"DJANGO_DB_CONNECT_TIMEOUT": "5s"}])
 def test_a_malformed_value_is_refused(env):
     with pytest.raises(ImproperlyConfigured):
         postgres_options(env)
@@ -89,7 +87,11 @@ def _show_in_a_command(extra_env: dict) -> str:
     env.update(extra_env)
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-v", "0", "-c", script],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -109,8 +111,11 @@ class LockHolder:
     def __init__(self, sql: str, params=()):
         settings = connection.settings_dict
         self.conn = psycopg.connect(
-            host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
-            password=settings["PASSWORD"] or None, dbname=settings["NAME"],
+            host=settings["HOST"],
+            port=settings["PORT"],
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            dbname=settings["NAME"],
         )
         self.conn.execute(sql, params)  # psycopg opens a transaction: the lock is held
         self.released = threading.Event()

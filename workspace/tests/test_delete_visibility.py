@@ -31,9 +31,7 @@ pytestmark = pytest.mark.django_db
 
 def _raw_delete(obj: models.Model) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {connection.ops.quote_name(obj._meta.db_table)} WHERE id = %s", [obj.pk]
-        )
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(obj._meta.db_table)} WHERE id = %s", [obj.pk])
 
 
 DELETE_PATHS = {
@@ -64,12 +62,16 @@ def _private_meeting_setup(company):
         channel=channel,
         participants=[participant],
     )
-    return meeting, channel, {
-        "organizer": organizer,
-        "participant": participant,
-        "channel_member": channel_member,
-        "outsider": outsider,
-    }
+    return (
+        meeting,
+        channel,
+        {
+            "organizer": organizer,
+            "participant": participant,
+            "channel_member": channel_member,
+            "outsider": outsider,
+        },
+    )
 
 
 def check_meeting_channel(company, path: str) -> None:
@@ -125,8 +127,7 @@ def _project_set_null_edges() -> set[str]:
     return {
         edge.label
         for edge in all_edges()
-        if edge.child._meta.app_label in project_apps
-        and edge.field.remote_field.on_delete is models.SET_NULL
+        if edge.child._meta.app_label in project_apps and edge.field.remote_field.on_delete is models.SET_NULL
     }
 
 
@@ -162,8 +163,12 @@ def test_orm_create_derives_is_private_from_the_channel(company):
     channel = channel_create(company=company, name="secret", created_by=organizer, is_private=True)
     start = timezone.now()
     meeting = Meeting.objects.create(
-        company=company, organizer=organizer, channel=channel, title="x",
-        starts_at=start, ends_at=start + timedelta(hours=1),
+        company=company,
+        organizer=organizer,
+        channel=channel,
+        title="x",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
     )
     assert Meeting.objects.get(pk=meeting.pk).is_private
 

@@ -29,9 +29,7 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run(args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_check_deploy_is_clean_with_production_variables():

@@ -60,9 +60,7 @@ def assert_json(response, status):
 def test_deeply_nested_json_is_a_400_on_the_token_endpoint(caplog, settings, debug):
     settings.DEBUG = debug
     caplog.set_level(logging.INFO)
-    response = APIClient(raise_request_exception=False).post(
-        "/api/auth/token/", DEEP, content_type="application/json"
-    )
+    response = APIClient(raise_request_exception=False).post("/api/auth/token/", DEEP, content_type="application/json")
 
     assert_json(response, 400)
     assert "nested too deeply" in response.json()["detail"]
@@ -104,9 +102,7 @@ def test_body_over_the_upload_limit_is_a_json_413(caplog, settings, alice, chann
 def test_form_login_over_the_upload_limit_is_a_json_413(caplog, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     caplog.set_level(logging.INFO)
-    response = Client(raise_request_exception=False).post(
-        "/api/auth/token/", {"username": "u", "password": "p" * 2000}
-    )
+    response = Client(raise_request_exception=False).post("/api/auth/token/", {"username": "u", "password": "p" * 2000})
 
     assert_json(response, 413)
     assert_one_warning_line(caplog)
@@ -231,7 +227,11 @@ print(response.status_code, response["Content-Type"], response.get("Retry-After"
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-v", "0", "-c", script],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -278,8 +278,10 @@ def test_logins_with_the_throttle_store_unreachable_are_a_503_not_a_500(caplog, 
 
     UserFactory(username="ada", password="s3cret-pass")
     down = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-    with mock.patch.object(AxesCacheHandler, "is_locked", side_effect=down), \
-         mock.patch("workspace.login_throttle.CacheHandler.is_locked", side_effect=down):
+    with (
+        mock.patch.object(AxesCacheHandler, "is_locked", side_effect=down),
+        mock.patch("workspace.login_throttle.CacheHandler.is_locked", side_effect=down),
+    ):
         response = Client().post(path, {"username": "ada", "password": "wrong"}, REMOTE_ADDR="10.0.0.7")
     assert response.status_code == 503
     assert response["Retry-After"]

@@ -63,9 +63,7 @@ def test_unapplied_migration_answers_503_until_it_is_applied(client):
 @pytest.mark.django_db
 def test_a_pending_plan_is_not_cached_as_healthy(client):
     pending = [(object(), False)]
-    with mock.patch(
-        "django.db.migrations.executor.MigrationExecutor.migration_plan", return_value=pending
-    ):
+    with mock.patch("django.db.migrations.executor.MigrationExecutor.migration_plan", return_value=pending):
         assert client.get("/healthz").status_code == 503
         assert client.get("/healthz").status_code == 503
 

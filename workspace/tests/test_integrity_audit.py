@@ -64,7 +64,10 @@ def test_stale_lifecycle_fields_found_and_fixed(tenant):
     assert "last_message_at recomputed" in out and "no findings" in out
     assert Channel.objects.get(pk=general.pk).last_message_at == newest.created_at
     assert Channel.objects.get(pk=empty.pk).last_message_at is None
-    assert Channel.objects.get(pk=private.pk).last_message_at == private.messages.order_by("-created_at").first().created_at
+    assert (
+        Channel.objects.get(pk=private.pk).last_message_at
+        == private.messages.order_by("-created_at").first().created_at
+    )
     newest_of_author = author.messages.order_by("-created_at").first().created_at
     assert User.objects.get(pk=author.pk).last_active == newest_of_author
     assert audit()[0] == 0

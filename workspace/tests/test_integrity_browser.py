@@ -73,7 +73,12 @@ def test_png_decoder_counts_colours():
 
     rows = [bytes([255, 255, 255, 255, 0, 0]), bytes([255, 0, 0, 255, 255, 255])]
     raw = b"".join(b"\x00" + r for r in rows)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
     assert distinct_colours(png) == 2
     blank = b"".join(b"\x02" + bytes(6) for _ in range(2))  # "Up" filter of zeros: one colour
     png = png.replace(chunk(b"IDAT", zlib.compress(raw)), chunk(b"IDAT", zlib.compress(b"\x00" + bytes(6) + blank[7:])))

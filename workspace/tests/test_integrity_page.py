@@ -51,7 +51,9 @@ def counts_table(html):
     """{tenant name: [cells]} of the rows-per-tenant table."""
     body = html.split('id="counts"', 1)[1].split("</table>", 1)[0]
     rows = {}
-    for name, cells in re.findall(r"<tr><th>(?:<a [^>]*>)?([^<]+)(?:</a>)?</th>((?:<td class=\"num\">\d+</td>)+)</tr>", body):
+    for name, cells in re.findall(
+        r"<tr><th>(?:<a [^>]*>)?([^<]+)(?:</a>)?</th>((?:<td class=\"num\">\d+</td>)+)</tr>", body
+    ):
         rows[name] = [int(n) for n in re.findall(r">(\d+)<", cells)]
     return rows
 
@@ -104,7 +106,7 @@ def test_only_a_superuser_may_repair_or_drill(client, tenants):
 def test_the_lineage_is_drawn_with_a_box_per_table_and_a_labelled_edge_per_fk(client, superuser, tenants):
     client.force_login(superuser)
     html = client.get(URL).content.decode()
-    svg = html[html.index("<svg class=\"lineage\"") :].split("</svg>", 1)[0]
+    svg = html[html.index('<svg class="lineage"') :].split("</svg>", 1)[0]
     for model in tenant_models():
         assert f'data-table="{model._meta.db_table}"' in svg
     # Each table in the admin is a link to its changelist.
@@ -112,7 +114,7 @@ def test_the_lineage_is_drawn_with_a_box_per_table_and_a_labelled_edge_per_fk(cl
     assert 'class="node unlinked" data-table="django_admin_log"' in svg
     # Every FK is an edge labelled with its ON DELETE action.
     edges = tenant_edges()
-    assert svg.count("<path class=\"edge ") == len(edges)
+    assert svg.count('<path class="edge ') == len(edges)
     for edge in edges:
         assert f'data-fk="{edge.table}.{edge.column}"' in svg
     assert svg.count(">CASCADE<") == sum(e.db_action == "CASCADE" and not e.is_self for e in edges)
@@ -184,7 +186,7 @@ def test_the_drill_result_is_shown_and_can_be_run_again(client, superuser, tenan
     client.force_login(superuser)
     html = client.get(URL).content.decode()
     assert "Every path passes." in html
-    assert html.count("<td class=\"ok\">PASS") == 6
+    assert html.count('<td class="ok">PASS') == 6
     assert "company_purge(company=...)" in html
     first = cache.get("workspace:integrity:drill")["computed_at"]
     response = client.post(URL, {"action": "drill"}, follow=True)

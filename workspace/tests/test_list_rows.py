@@ -130,9 +130,7 @@ def test_meeting_pages_are_the_serializer_s(client_for, people):
     for viewer in (carol, alice):
         pages, queries = walk(client_for(viewer), "/api/meetings/")
         ordered = list(meeting_selectors.meeting_list_visible(user=viewer))
-        expected = [
-            as_json(MeetingSerializer(ordered[i : i + 50], many=True).data) for i in range(0, len(ordered), 50)
-        ]
+        expected = [as_json(MeetingSerializer(ordered[i : i + 50], many=True).data) for i in range(0, len(ordered), 50)]
         assert pages == expected
         assert len(set(queries)) == 1, queries
     assert [len(p) for p in pages] == [50, 3]  # alice sees all
@@ -142,7 +140,10 @@ def test_meeting_pages_are_the_serializer_s(client_for, people):
     assert first["next"].endswith("/api/meetings/?page=2") and first["previous"] is None
     assert second["next"] is None and second["previous"].endswith("/api/meetings/")
     assert client.get("/api/meetings/?before=2000-01-01T00:00:00Z").json() == {
-        "count": 0, "next": None, "previous": None, "results": []
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
     }
     for page in ("3", "0", "999999999999999999"):
         response = client.get(f"/api/meetings/?page={page}")
@@ -194,9 +195,7 @@ def test_channel_pages_are_the_serializer_s(client_for, people):
         ordered = list(
             chat_selectors.channel_read_state(channels=chat_selectors.channel_list_visible(user=viewer), user=viewer)
         )
-        expected = [
-            as_json(ChannelSerializer(ordered[i : i + 50], many=True).data) for i in range(0, len(ordered), 50)
-        ]
+        expected = [as_json(ChannelSerializer(ordered[i : i + 50], many=True).data) for i in range(0, len(ordered), 50)]
         assert pages == expected, viewer
         assert len(set(queries)) == 1, queries
     bob_pages, _ = walk(client_for(bob), "/api/channels/")

@@ -88,18 +88,26 @@ def test_recompute_purge_and_unmatched_route_are_counted(member):
     assert Client().get("/no/such/page/at/all/").status_code == 404
     after = scrape()
 
-    assert value(after, "workspace_last_message_at_recomputes_total") - value(
-        before, "workspace_last_message_at_recomputes_total"
-    ) == 1
-    assert value(after, "workspace_company_purges_total", outcome="ok") - value(
-        before, "workspace_company_purges_total", outcome="ok"
-    ) == 1
-    assert value(after, "workspace_company_purge_duration_seconds_count") - value(
-        before, "workspace_company_purge_duration_seconds_count"
-    ) == 1
-    assert value(after, "workspace_http_requests_total", method="GET", route="<unmatched>", status="404") - value(
-        before, "workspace_http_requests_total", method="GET", route="<unmatched>", status="404"
-    ) == 1
+    assert (
+        value(after, "workspace_last_message_at_recomputes_total")
+        - value(before, "workspace_last_message_at_recomputes_total")
+        == 1
+    )
+    assert (
+        value(after, "workspace_company_purges_total", outcome="ok")
+        - value(before, "workspace_company_purges_total", outcome="ok")
+        == 1
+    )
+    assert (
+        value(after, "workspace_company_purge_duration_seconds_count")
+        - value(before, "workspace_company_purge_duration_seconds_count")
+        == 1
+    )
+    assert (
+        value(after, "workspace_http_requests_total", method="GET", route="<unmatched>", status="404")
+        - value(before, "workspace_http_requests_total", method="GET", route="<unmatched>", status="404")
+        == 1
+    )
 
 
 @override_settings(LOGIN_FAILURE_LIMIT=2, AXES_FAILURE_LIMIT=2)

@@ -52,8 +52,12 @@ def test_meeting_is_private_migrates_a_populated_database():
         start = datetime(2026, 1, 1, tzinfo=UTC)
         ids = {
             name: Meeting.objects.create(
-                company=company, organizer=organizer, channel=channel, title=name,
-                starts_at=start, ends_at=start + timedelta(hours=1),
+                company=company,
+                organizer=organizer,
+                channel=channel,
+                title=name,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
             ).pk
             for name, channel in (("secret", secret), ("general", general), ("none", None))
         }
@@ -63,7 +67,9 @@ def test_meeting_is_private_migrates_a_populated_database():
         executor.migrate(after)
         Meeting = executor.loader.project_state(after).apps.get_model("meetings", "Meeting")
         assert dict(Meeting.objects.filter(pk__in=ids.values()).values_list("title", "is_private")) == {
-            "secret": True, "general": False, "none": False,
+            "secret": True,
+            "general": False,
+            "none": False,
         }
     finally:
         executor = MigrationExecutor(connection)
@@ -107,10 +113,16 @@ def test_the_tenant_key_migrates_a_populated_database(monkeypatch):
                     top = Message.objects.create(channel=channel, author=person, body=f"m{i}")
                     reply = Message.objects.create(channel=channel, author=people[i - 1], body="re", parent=top)
                     for message in (top, reply):
-                        old.get_model("chat", "MessageReaction").objects.create(message=message, user=person, emoji="👍")
+                        old.get_model("chat", "MessageReaction").objects.create(
+                            message=message, user=person, emoji="👍"
+                        )
             meeting = old.get_model("meetings", "Meeting").objects.create(
-                company=company, organizer=people[0], channel=channels[0], title="m",
-                starts_at=start, ends_at=start + timedelta(hours=1),
+                company=company,
+                organizer=people[0],
+                channel=channels[0],
+                title="m",
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
             )
             for person in people:
                 old.get_model("meetings", "MeetingParticipant").objects.create(meeting=meeting, user=person)

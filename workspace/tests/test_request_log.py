@@ -25,9 +25,7 @@ def render(record: logging.LogRecord) -> str:
 
 
 def request_lines(caplog) -> list[dict]:
-    return [
-        json.loads(render(r)) for r in caplog.records if r.name == "workspace.request"
-    ]
+    return [json.loads(render(r)) for r in caplog.records if r.name == "workspace.request"]
 
 
 @pytest.fixture

@@ -12,11 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from workspace.db.tenant import TENANT_FIELD, tenant_foreign_keys
 from workspace.testing import build_populated_tenant, refused_by
 
-TENANT_FKS = [
-    (model, constraint)
-    for model in apps.get_models()
-    for constraint in tenant_foreign_keys(model)
-]
+TENANT_FKS = [(model, constraint) for model in apps.get_models() for constraint in tenant_foreign_keys(model)]
 
 
 def test_every_fk_between_tenant_tables_is_a_composite_key():

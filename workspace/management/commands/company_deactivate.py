@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument(
-            "--delay-days", type=int, default=None,
+            "--delay-days",
+            type=int,
+            default=None,
             help="Days before the purge (default: the company's deletion_delay_days; 0 = now).",
         )
 

@@ -72,8 +72,5 @@ class Command(BaseCommand):
 
     def _print_findings(self, title, findings):
         self.stdout.write(self.style.ERROR(title) + "\n")
-        rows = [
-            (*f.row()[:4], "yes" if f.fixable else "no (see docs/integrity.md)", f.row()[4])
-            for f in findings
-        ]
+        rows = [(*f.row()[:4], "yes" if f.fixable else "no (see docs/integrity.md)", f.row()[4]) for f in findings]
         self.stdout.write(text_table(("kind", "table", "detail", "rows", "fixable", "ids"), rows, max_width=90))

@@ -105,9 +105,7 @@ class Command(BaseCommand):
             raise CommandError("Need --companies >= 1, --users >= 2 and --messages >= 0.")
         if admin_password is None:
             if not settings.DEBUG:
-                raise CommandError(
-                    "Refusing to create admin/admin with DEBUG off: pass --admin-password."
-                )
+                raise CommandError("Refusing to create admin/admin with DEBUG off: pass --admin-password.")
             admin_password = "admin"
 
         total = companies * messages
@@ -122,7 +120,9 @@ class Command(BaseCommand):
         try:
             for index in range(companies):
                 name, slug = (
-                    DEMO_COMPANIES[index] if index < len(DEMO_COMPANIES) else (f"Demo Company {index + 1}", f"demo-{index + 1}")
+                    DEMO_COMPANIES[index]
+                    if index < len(DEMO_COMPANIES)
+                    else (f"Demo Company {index + 1}", f"demo-{index + 1}")
                 )
                 summary.append(self._seed_company(name, slug, users, messages, seed, progress))
         finally:
@@ -273,8 +273,11 @@ class Command(BaseCommand):
                 if user.pk == organizer.pk:
                     continue
                 response = rng.choice(
-                    [MeetingParticipant.Response.ACCEPTED, MeetingParticipant.Response.DECLINED,
-                     MeetingParticipant.Response.TENTATIVE]
+                    [
+                        MeetingParticipant.Response.ACCEPTED,
+                        MeetingParticipant.Response.DECLINED,
+                        MeetingParticipant.Response.TENTATIVE,
+                    ]
                 )
                 participant_rsvp(meeting=meeting, user=user, response=response)
             if starts_at < timezone.now():
@@ -296,9 +299,7 @@ class Command(BaseCommand):
     def _superuser(self, password):
         admin = User.objects.filter(username="admin").first()
         if admin is None:
-            admin = user_create(
-                company=None, username="admin", password=password, is_staff=True, is_superuser=True
-            )
+            admin = user_create(company=None, username="admin", password=password, is_staff=True, is_superuser=True)
         return admin
 
     def _token(self, user):

@@ -25,7 +25,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--interval", type=float, default=None,
+            "--interval",
+            type=float,
+            default=None,
             help="Seconds to wait when the queue is empty (default: JOBS_POLL_INTERVAL).",
         )
         parser.add_argument("--batch", action="store_true", help="Run what is ready, then exit.")

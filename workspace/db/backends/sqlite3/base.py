@@ -52,7 +52,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 )
             for table, rowid, ref_table, fk_id in violations:
                 rows = sorted(
-                    (row for row in cursor.execute(f"PRAGMA foreign_key_list({qn(table)})").fetchall() if row[0] == fk_id),
+                    (
+                        row
+                        for row in cursor.execute(f"PRAGMA foreign_key_list({qn(table)})").fetchall()
+                        if row[0] == fk_id
+                    ),
                     key=lambda row: row[1],  # seq: the column's position in the key
                 )
                 columns = [row[3] for row in rows]
