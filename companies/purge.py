@@ -38,7 +38,6 @@ from companies.models import Company, CompanyPurge, DeletionReceipt, User
 from companies.receipts import receipt_record
 from workspace.db.lineage import tenant_lookup
 from workspace.db.receipts import MOD, ReceiptAccumulator, id_sum
-from workspace.db.writes import delete_cascading
 from workspace.metrics import COMPANY_PURGE_SECONDS, COMPANY_PURGES
 
 
@@ -279,8 +278,14 @@ def company_purge(*, company: Company, actor: User | None = None) -> None:
                 company.pk = None
                 return
             impact = company_purge_preview(company=snapshot)
-            accumulator = ReceiptAccumulator.from_impact(impact)
-            delete_cascading(Company, company.pk)
+            # One pass: the rows go and their receipt is counted in the same
+            # statement (PostgreSQL; workspace/db/impact.py).
+            sums, detached = impact.delete_with_sums()
+            accumulator = ReceiptAccumulator()
+            for table, (count, total) in sums.items():
+                accumulator.add_sum(table, count, total)
+            for key, count in detached.items():
+                accumulator.add_detached(key, count)
             receipt_record(
                 kind=DeletionReceipt.Kind.COMPANY_PURGE,
                 subject=impact.subject,

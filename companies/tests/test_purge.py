@@ -101,12 +101,12 @@ def test_company_purge_is_one_delete_statement_and_clears_the_pk():
     pk = doomed.company.pk
     with CaptureQueriesContext(connection) as queries:
         company_purge(company=doomed.company)
-    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("DELETE")]
+    # One statement deletes (on PostgreSQL it also counts and checksums the
+    # ids for the receipt, in data-modifying CTEs; on SQLite the checksums
+    # are read first): ids only, never a row's content.
+    deletes = [q["sql"] for q in queries.captured_queries if "DELETE FROM" in q["sql"].upper()]
     assert len(deletes) == 1
-    # The reads are the receipt's counts and id checksums: ids only, never a
-    # row's content, a fixed number of statements (one per table).
-    selects = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
-    assert selects and not any('"body"' in sql for sql in selects)
+    assert not any('"body"' in q["sql"] for q in queries.captured_queries)
     assert doomed.company.pk is None
     assert not Company.objects.filter(pk=pk).exists()
 

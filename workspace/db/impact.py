@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 
 from contextlib import contextmanager
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
-from workspace.db.lineage import Edge, all_edges
+from workspace.db.lineage import ROOT_LABEL, Edge, all_edges
+from workspace.db.tenant import TENANT_FIELD
 
 
 @contextmanager
@@ -189,6 +191,59 @@ class Impact:
                 result[table] = id_sum(queryset.order_by().values_list("pk", flat=True).iterator(chunk_size=5000))
         return result
 
+    def delete_with_sums(self) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+        """Delete what the plan deletes and return what :meth:`id_sums` and
+        :meth:`detached` would have counted, in one pass.
+
+        PostgreSQL: ONE statement, a data-modifying CTE per table (``DELETE
+        ... WHERE id IN (<the plan's query>) RETURNING id``) aggregated into
+        (rows, id-hash sum); the detached counts are read in the same
+        statement, from the same snapshot. The receipt of a tenant purge thus
+        costs one pass over the rows instead of two (docs/PERFORMANCE.md,
+        "Tenant keys"). The cascades of the foreign keys then find nothing
+        left to do. Elsewhere: the sums first, then one cascading DELETE of
+        the root rows."""
+        from workspace.db.receipts import MOD
+        from workspace.db.writes import delete_cascading
+
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            sums, detached = self.id_sums(), self.detached()
+            for pk in _pk_values(self.deleted[self.root]).values_list("pk", flat=True):
+                delete_cascading(self.root, pk, using=self.using)
+            return sums, detached
+        qn = connection.ops.quote_name
+        ctes, selects, params, keys = [], [], [], []
+        for n, (model, queryset) in enumerate(self.deleted.items()):
+            sql, qparams = queryset.order_by().values("pk").query.sql_with_params()
+            pk = qn(model._meta.pk.column)
+            ctes.append(
+                f"impact_d{n} AS (DELETE FROM {qn(model._meta.db_table)} WHERE {pk} IN ({sql}) RETURNING {pk} AS id)"
+            )
+            params.extend(qparams)
+            selects.append(
+                f"SELECT {n}, count(*), COALESCE(sum(('x' || substr(md5(id::text), 1, 16))::bit(64)::bigint), 0) "
+                f"FROM impact_d{n}"
+            )
+            keys.append(("deleted", model._meta.db_table))
+        select_params = []
+        for edge, queryset in self.detaching.items():
+            n = len(keys)
+            sql, qparams = queryset.order_by().values("pk").query.sql_with_params()
+            selects.append(f"SELECT {n}, count(*), 0 FROM ({sql}) impact_x{n}")
+            select_params.extend(qparams)
+            keys.append(("detached", f"{edge.table}.{edge.column}"))
+        sums, detached = {}, {}
+        with _without_jit(self.using), connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", [*params, *select_params])
+            for n, count, total in cursor.fetchall():
+                kind, key = keys[n]
+                if kind == "deleted":
+                    sums[key] = (int(count), int(total) % MOD)
+                elif count:
+                    detached[key] = detached.get(key, 0) + int(count)
+        return sums, dict(sorted(detached.items()))
+
     def as_dict(self) -> dict:
         counts = self.counts()
         return {
@@ -206,9 +261,20 @@ def plan(*, kind: str, subject: str, root: models.QuerySet, parameters: dict | N
     using = root.db
     model = root.model
     impact = Impact(kind=kind, subject=subject, root=model, using=using, parameters=dict(parameters or {}))
+    tenant_root = model._meta.label == ROOT_LABEL
     for current in _order_from(model):
         if current is model:
             queryset = model._base_manager.using(using).filter(pk__in=_pk_values(root))
+        elif tenant_root and _tenant_field(current) is not None:
+            # Below a company, a tenant table's cascaded rows are exactly the
+            # rows with its company_id: the composite tenant keys guarantee
+            # that no row of the company hangs off another tenant's parent
+            # (workspace/db/tenant.py). One index scan instead of the chain of
+            # parents (and of the reply closure).
+            impact.deleted[current] = current._base_manager.using(using).filter(
+                **{f"{_tenant_field(current).attname}__in": _pk_values(root)}
+            )
+            continue
         else:
             conditions = [
                 Q(**{f"{edge.field.attname}__in": _pk_values(impact.deleted[edge.parent])})
@@ -227,6 +293,17 @@ def plan(*, kind: str, subject: str, root: models.QuerySet, parameters: dict | N
             rows = rows.exclude(pk__in=_pk_values(impact.deleted[edge.child]))
         impact.detaching[edge] = rows
     return impact
+
+
+def _tenant_field(model):
+    """The model's ``company`` FK to the tenant root (None: not a tenant table)."""
+    try:
+        field = model._meta.get_field(TENANT_FIELD)
+    except FieldDoesNotExist:
+        return None
+    if field.is_relation and field.related_model._meta.label == ROOT_LABEL and field.concrete:
+        return field
+    return None
 
 
 def _cascade_children_of(model) -> list[Edge]:
