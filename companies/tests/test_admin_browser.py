@@ -24,6 +24,7 @@ class CompanyDeleteInTheBrowserTests(BrowserTestCase):
         return {m: set(tenant_rows(m, company_id).values_list("pk", flat=True)) for m in tenant_models()}
 
     def test_delete_a_company_from_its_delete_page(self):
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
@@ -59,8 +60,11 @@ class CompanyDeleteInTheBrowserTests(BrowserTestCase):
         self.assertNotIn(self.bystander.company.name, text)
 
         browser.find_element(By.CSS_SELECTOR, "#content form input[type=submit]").click()
-        WebDriverWait(browser, 10).until(expected_conditions.url_contains("/admin/companies/company/"))
-        WebDriverWait(browser, 10).until(
+        # The delete page's own URL contains the changelist's: wait for the
+        # redirect to the changelist itself, and ignore the page being
+        # replaced while its body is read (stale element).
+        WebDriverWait(browser, 30).until(lambda b: b.current_url.split("?")[0].endswith("/admin/companies/company/"))
+        WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
             lambda b: "was deleted successfully" in b.find_element(By.TAG_NAME, "body").text
         )
 
