@@ -106,20 +106,16 @@ def user_update(*, user: User, actor: User | None = None, **changes) -> User:
     return update_allowed(user, fields, allowed=USER_FIELDS | {"company"}, exclude=["password"])
 
 
-@transaction.atomic
 def company_set_retention(*, company: Company, days: int | None, actor: User | None = None) -> Company:
     """Set ``message_retention_days`` (null: keep messages forever; else 1 to
-    36500). A ``ValidationError`` on ``message_retention_days`` otherwise; the
-    database refuses the same (``companies_company_retention_days_range``).
-    The next retention run applies it (docs/lifecycle.md, "Retention")."""
-    lock_tenant(company.pk)
-    company_authorize_edit(company_id=company.pk, actor=actor)
+    36500): ``company_update`` with that one field, after refusing a value
+    that is not a whole number (the model's validators would coerce ``"30"``
+    or ``True``). The database refuses the same range
+    (``companies_company_retention_days_range``). The next retention run
+    applies it (docs/lifecycle.md, "Retention")."""
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
         raise ValidationError({"message_retention_days": "Enter a whole number of days, or null."})
-    company.message_retention_days = days
-    company.full_clean(exclude=["slug", "name"])
-    company.save(update_fields=["message_retention_days"])
-    return company
+    return company_update(company=company, actor=actor, message_retention_days=days)
 
 
 def user_erase(*, user: User, actor: User | None = None) -> None:
