@@ -218,9 +218,10 @@ class BatchSizer:
 
 
 # Sent once per purge, inside the transaction that records its end, with the
-# ``CompanyPurge`` record (``purge.deleted``: rows deleted per table). The one
-# place where a finished purge (online or one statement) is reported: deletion
-# receipts hook here (docs/lifecycle.md).
+# ``CompanyPurge`` record (``purge.deleted``: rows deleted per table), for
+# whoever wants to know that a purge finished (online or one statement). The
+# deletion receipt is not written here: company_purge writes it with its
+# DELETE, _company_purge_finish for an online purge (docs/lifecycle.md).
 company_purge_finished = Signal()
 
 
