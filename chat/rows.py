@@ -9,8 +9,10 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from chat import selectors
+from chat.filters import MessageFilter
 from chat.models import ChannelMembership, Message, MessageReaction
 from companies.models import User
+from workspace.db.compiled import NO_ROWS, CompiledQuery, CompiledRows, NoRows
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
 
 #: the columns of a message row (keys of ``.values()``)
@@ -63,6 +65,41 @@ def message_rows(messages: QuerySet[Message]) -> QuerySet:
     return messages.order_by().annotate(**extra).values(*MESSAGE_COLUMNS, *extra)
 
 
+def _message_page(shape: frozenset, *, user_id: int, company_id: int, channel_id: int, **filters) -> QuerySet:
+    """The message list's queryset (``CompiledRows.builder`` pages it):
+    ``filters`` are the ``MessageFilter`` values given (their names are the
+    shape), applied by the filter set itself."""
+    messages = message_rows(
+        visible_channel_messages(user=User(pk=user_id, company_id=company_id), channel_id=channel_id)
+    )
+    filterset = MessageFilter(queryset=messages)
+    filterset.form.cleaned_data = {name: filters.get(name) for name in filterset.filters}
+    return filterset.filter_queryset(messages)
+
+
+#: The message list page, compiled once per process and shape (workspace/db/compiled.py).
+MESSAGE_PAGE = CompiledQuery(CompiledRows.builder(_message_page))
+
+
+def message_page_source(*, user: User, channel_id: int, filters: dict) -> CompiledRows | NoRows:
+    """The messages of channel ``channel_id`` the caller may see, with the
+    ``MessageFilter`` values ``filters`` (validated), as rows of
+    ``message_rows`` for ``NewestFirstCursorPagination``; none when the
+    caller has no company."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    if user.company_id is None:
+        return NO_ROWS
+    return CompiledRows(
+        MESSAGE_PAGE,
+        model=Message,
+        shape=frozenset(given),
+        user_id=user.pk,
+        company_id=user.company_id,
+        channel_id=channel_id,
+        **given,
+    )
+
+
 def message_page_data(rows: list[dict]) -> list[dict]:
     """What ``MessageSerializer(page, many=True).data`` gives for these rows."""
     if rows and "reaction_rows" not in rows[0]:
@@ -102,25 +139,35 @@ CHANNEL_COLUMNS = (
 )
 
 
-def channel_rows(*, user: User, start: int, stop: int) -> list[dict]:
-    """The channels ``start:stop`` of ``selectors.channel_list_visible`` (by
-    name, id), as dicts of ``CHANNEL_COLUMNS`` + ``total_rows`` (the number
-    of visible channels), in one query (docs/PERFORMANCE.md, scenario 7).
+def _channel_page(shape: tuple, *, user_id: int, company_id: int, offset: int, limit: int) -> QuerySet:
+    """The channels ``offset:offset + limit`` of
+    ``selectors.channel_list_visible`` (by name, id), as ``.values()`` rows
+    of ``CHANNEL_COLUMNS`` + ``total_rows`` (the number of visible
+    channels): one query (docs/PERFORMANCE.md, scenario 7).
 
     The page's ids are picked first (a sliced subquery: ordering, OFFSET and
     LIMIT), and the read state (``selectors.channel_read_state``) is computed
     for those channels only: the unread count, a correlated subquery, is
     evaluated for the rows of the page, not for every row the OFFSET skips.
     The total is an uncorrelated subquery (evaluated once)."""
-    if user.company_id is None:
-        return []
+    user = User(pk=user_id, company_id=company_id)
     visible = selectors.channel_list_visible(user=user)
-    page_ids = visible.values("pk")[start:stop]
+    page_ids = visible.values("pk")[offset : offset + limit]
     total = visible.order_by().annotate(total=Window(Count("*"))).values("total")[:1]
     page = selectors.channel_read_state(channels=visible.filter(pk__in=page_ids), user=user)
-    return list(
-        page.annotate(total_rows=Subquery(total, output_field=IntegerField())).values(*CHANNEL_COLUMNS, "total_rows")
-    )
+    return page.annotate(total_rows=Subquery(total, output_field=IntegerField())).values(*CHANNEL_COLUMNS, "total_rows")
+
+
+#: The channel list page, compiled once per process (workspace/db/compiled.py).
+CHANNEL_PAGE = CompiledQuery(_channel_page)
+
+
+def channel_rows(*, user: User, start: int, stop: int) -> list[dict]:
+    """The channels ``start:stop`` the caller may see, with their read state
+    and the total (``_channel_page``)."""
+    if user.company_id is None:
+        return []
+    return CHANNEL_PAGE.rows(user_id=user.pk, company_id=user.company_id, offset=start, limit=stop - start)
 
 
 class ChannelRows:

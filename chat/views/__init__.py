@@ -7,9 +7,10 @@ and writes; its errors become statuses in one place
 (workspace/api/exceptions.py). Rules in docs/api.md.
 """
 
+from chat.filters import MessageFilter
 from chat.views.channels import ChannelDeletePreviewView, ChannelDetailView, ChannelListView, ChannelScopedView
 from chat.views.members import ChannelMemberDetailView, ChannelMemberListView
-from chat.views.messages import ChannelMessageListView, MessageDetailView, MessageFilter, MessageScopedView
+from chat.views.messages import ChannelMessageListView, MessageDetailView, MessageScopedView
 from chat.views.reactions import MessageReactionDetailView, MessageReactionListView
 from chat.views.read_state import ChannelReadView
 

@@ -1,44 +1,23 @@
 """Messages: a channel's (list, post), one message (read, edit, delete)."""
 
-import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from chat import selectors, services
+from chat.filters import MessageFilter
 from chat.models import Channel, Message
-from chat.rows import message_page_data, message_rows, visible_channel_messages
+from chat.rows import message_page_data, message_page_source, message_rows, visible_channel_messages
 from chat.serializers import MessageCreateSerializer, MessageSerializer, MessageUpdateSerializer
 from chat.views.channels import ChannelScopedView
 from workspace.api.exceptions import bad_request
-from workspace.api.filters import IdFilter, UtcIsoDateTimeFilter
 from workspace.api.pagination import NewestFirstCursorPagination
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
-
-
-class MessageFilter(django_filters.FilterSet):
-    parent = IdFilter(
-        method="filter_parent",
-        help_text="The replies in the thread of this message (without it: top-level messages only).",
-    )
-    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Posted at or after.")
-    before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Posted strictly before.")
-
-    class Meta:
-        model = Message
-        fields = ["parent", "since", "before"]
-
-    def filter_parent(self, queryset, name, value):
-        return queryset.filter(parent_id=value)
-
-    def filter_queryset(self, queryset):
-        if self.form.cleaned_data.get("parent") is None:
-            queryset = queryset.filter(parent__isnull=True)
-        return super().filter_queryset(queryset)
 
 
 class ChannelMessageListView(ChannelScopedView):
@@ -64,8 +43,14 @@ class ChannelMessageListView(ChannelScopedView):
         ),
     )
     def get(self, request, pk):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
+        # The filters validated as DjangoFilterBackend would (400 with field
+        # errors); the page query compiled once per process and shape, with
+        # the channel's visibility in it (chat/rows.py).
+        filters = MessageFilter(request.query_params, queryset=Message.objects.none(), request=request)
+        if not filters.is_valid():
+            raise translate_validation(filters.errors)
+        source = message_page_source(user=request.user, channel_id=pk, filters=filters.form.cleaned_data)
+        page = self.paginate_queryset(source)
         if not page:
             self.get_channel()  # a hidden or missing channel is a 404, not an empty page
         return self.get_paginated_response(message_page_data(page))
