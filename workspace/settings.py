@@ -316,7 +316,8 @@ SPECTACULAR_SETTINGS = {
 # renders JSON only, whatever the Accept header. API_BROWSABLE overrides.
 API_BROWSABLE = env_bool("API_BROWSABLE", DEBUG)
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
-    "rest_framework.renderers.JSONRenderer",
+    # DRF's JSON, encoded by orjson (workspace/api/renderers.py).
+    "workspace.api.renderers.JSONRenderer",
     # DRF's browsable API on a template with the CSP nonce (workspace/api/renderers.py).
     *(["workspace.api.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
 ]

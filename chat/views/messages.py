@@ -2,7 +2,6 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -15,6 +14,7 @@ from chat.rows import message_page_data, message_page_source, message_rows, visi
 from chat.serializers import MessageCreateSerializer, MessageSerializer, MessageUpdateSerializer
 from chat.views.channels import ChannelScopedView
 from workspace.api.exceptions import bad_request
+from workspace.api.filters import validated_filters
 from workspace.api.pagination import NewestFirstCursorPagination
 from workspace.api.permissions import IsCompanyMember
 from workspace.api.schema import responses, validation_error
@@ -46,10 +46,8 @@ class ChannelMessageListView(ChannelScopedView):
         # The filters validated as DjangoFilterBackend would (400 with field
         # errors); the page query compiled once per process and shape, with
         # the channel's visibility in it (chat/rows.py).
-        filters = MessageFilter(request.query_params, queryset=Message.objects.none(), request=request)
-        if not filters.is_valid():
-            raise translate_validation(filters.errors)
-        source = message_page_source(user=request.user, channel_id=pk, filters=filters.form.cleaned_data)
+        filters = validated_filters(MessageFilter, request)
+        source = message_page_source(user=request.user, channel_id=pk, filters=filters)
         page = self.paginate_queryset(source)
         if not page:
             self.get_channel()  # a hidden or missing channel is a 404, not an empty page

@@ -7,11 +7,13 @@ on the wire too.
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema_field
 
 from workspace.api.fields import MAX_ID, RFC3339_DATE, is_rfc3339_datetime
@@ -94,3 +96,22 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+@cache
+def _form_class(filterset_class: type[django_filters.FilterSet]) -> type[forms.Form]:
+    # django-filter builds the form class anew for every filter set (deep
+    # copies of every filter and field): the same class each time.
+    return filterset_class(queryset=filterset_class._meta.model._default_manager.none()).form.__class__
+
+
+def validated_filters(filterset_class: type[django_filters.FilterSet], request) -> dict:
+    """The cleaned values of ``filterset_class``'s parameters in the
+    request's query string (None for an absent one), validated as
+    ``DjangoFilterBackend`` validates them: invalid ones are a 400 with
+    field errors. For a view that applies the filters itself (a compiled
+    query: workspace/db/compiled.py); the filter set stays the schema."""
+    form = _form_class(filterset_class)(request.query_params)
+    if not form.is_valid():
+        raise translate_validation(form.errors)
+    return form.cleaned_data

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import OuterRef, QuerySet
+from django.db.models import CharField, DateTimeField, Func, OuterRef, QuerySet
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
@@ -57,11 +57,14 @@ def datetime_formatter() -> Callable[[datetime | str | None], str | None]:
     if not settings.USE_TZ or output_format is None or output_format.lower() != ISO_8601:
         return datetime_repr
     zone = timezone.get_current_timezone()
+    utc = timezone.get_current_timezone_name() == "UTC"
 
     def fast(value: datetime | str | None) -> str | None:
         if value is None:
             return None
         if isinstance(value, str):
+            if utc and value.endswith("Z"):  # written by the database as DRF writes it (UtcIsoDateTime)
+                return value
             value = datetime.fromisoformat(value)
         if value.tzinfo is None:  # not from this project's database: DRF decides
             return _datetime_field.to_representation(value)
@@ -76,12 +79,40 @@ def builds_json_arrays(queryset: QuerySet) -> bool:
     return connections[queryset.db].vendor == "postgresql"
 
 
+class UtcIsoDateTime(Func):
+    """A date-time column as DRF writes it in UTC, written by PostgreSQL:
+    ``2026-12-04T16:02:57.462000Z``, without the fraction when it is zero
+    (``isoformat()``), null for null. Inside a JSON object built by the
+    database it spares the page parsing the date-time back and formatting it
+    again (``datetime_formatter`` passes such a string through when the
+    current time zone is UTC, and converts it otherwise)."""
+
+    output_field = CharField()
+    template = (
+        "(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        " || CASE WHEN to_char(%(expressions)s, 'US') = '000000' THEN ''"
+        " ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', '.US') END || 'Z')"
+    )
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = super().as_sql(compiler, connection, **extra)
+        if params:  # the template repeats its argument: a column only
+            raise ValueError("UtcIsoDateTime takes a column, not an expression with parameters")
+        return sql, params
+
+
 def json_array(children: QuerySet, fk: str, **fields) -> "ArraySubquery":
     """``ARRAY(SELECT jsonb_build_object(fields) FROM children WHERE fk =
-    outer.pk ORDER BY children's ordering)`` (PostgreSQL only)."""
+    outer.pk ORDER BY children's ordering)`` (PostgreSQL only). Date-time
+    fields are written by the database as DRF writes them (``UtcIsoDateTime``)."""
     from django.contrib.postgres.expressions import ArraySubquery
 
-    return ArraySubquery(children.filter(**{fk: OuterRef("pk")}).values(json=JSONObject(**fields)))
+    model = children.model
+    built = {
+        key: UtcIsoDateTime(name) if isinstance(model._meta.get_field(name), DateTimeField) else name
+        for key, name in fields.items()
+    }
+    return ArraySubquery(children.filter(**{fk: OuterRef("pk")}).values(json=JSONObject(**built)))
 
 
 def attach_children(
