@@ -5,7 +5,11 @@ JSON in the page query), turned into exactly the JSON of
 
 from django.db.models import Count, QuerySet, Window
 
+from companies.models import User
+from meetings import selectors
+from meetings.filters import MeetingFilter
 from meetings.models import Meeting, MeetingParticipant
+from workspace.db.compiled import NO_ROWS, CompiledQuery, CompiledRows, NoRows
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
 
 #: the columns of a meeting row (keys of ``.values()``)
@@ -39,6 +43,32 @@ def meeting_rows(meetings: QuerySet[Meeting]) -> QuerySet:
     if builds_json_arrays(meetings):
         extra["participant_rows"] = json_array(_participations(), "meeting_id", **{c: c for c in PARTICIPANT_COLUMNS})
     return meetings.annotate(**extra).values(*MEETING_COLUMNS, *extra)
+
+
+def _meeting_page(shape: frozenset, *, user_id: int, company_id: int, **filters) -> QuerySet:
+    """The meeting list's queryset (``CompiledRows.builder`` pages it):
+    ``filters`` are the ``MeetingFilter`` values given (their names are the
+    shape), applied by the filter set itself."""
+    meetings = meeting_rows(selectors.meeting_list_visible(user=User(pk=user_id, company_id=company_id)))
+    filterset = MeetingFilter(queryset=meetings)
+    filterset.form.cleaned_data = {name: filters.get(name) for name in filterset.filters}
+    return filterset.filter_queryset(meetings)
+
+
+#: The meeting list page, compiled once per process and shape (workspace/db/compiled.py).
+MEETING_PAGE = CompiledQuery(CompiledRows.builder(_meeting_page))
+
+
+def meeting_page_source(*, user: User, filters: dict) -> CompiledRows | NoRows:
+    """The meetings the caller may see, with the ``MeetingFilter`` values
+    ``filters`` (validated), as rows of ``meeting_rows`` for
+    ``WindowCountPagination``; none when the caller has no company."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    if user.company_id is None:
+        return NO_ROWS
+    return CompiledRows(
+        MEETING_PAGE, model=Meeting, shape=frozenset(given), user_id=user.pk, company_id=user.company_id, **given
+    )
 
 
 def meeting_page_data(rows: list[dict]) -> list[dict]:
