@@ -223,3 +223,29 @@ def test_empty_channel_list(client_for, people, company):
     Channel.objects.filter(company=company).delete()
     response = client_for(people["bob"]).get("/api/channels/")
     assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_walking_the_lists_compiles_each_query_once_per_shape(client_for, people, busy_channel):
+    """Page numbers and cursor positions are bound values: walking every
+    page of a list compiles its query once per shape (workspace/db/compiled.py),
+    and a second walk compiles nothing."""
+    from chat.factories import ChannelFactory
+    from chat.rows import CHANNEL_PAGE, MESSAGE_PAGE
+    from meetings.rows import MEETING_PAGE
+
+    channel, top = busy_channel
+    ChannelFactory.create_batch(51, company=people["alice"].company, created_by=people["alice"])
+    for i in range(52):
+        meeting_create(organizer=people["bob"], title=f"m {i}", starts_at=T0, ends_at=T0 + timedelta(hours=1))
+    for query in (MESSAGE_PAGE, CHANNEL_PAGE, MEETING_PAGE):
+        query.clear()
+    client = client_for(people["bob"])
+    for _ in range(2):
+        assert [len(p) for p in walk(client, f"/api/channels/{channel.pk}/messages/")[0]] == [50, 6]
+        assert len(walk(client, f"/api/channels/{channel.pk}/messages/?parent={top[56].pk}")[0]) == 1
+        assert len(walk(client, "/api/channels/")[0]) == 2
+        assert len(walk(client, "/api/meetings/")[0]) == 2
+    # messages: the first page, a following page (the cursor's position), a thread's first page
+    assert MESSAGE_PAGE._plan.cache_info().misses == 3
+    assert CHANNEL_PAGE._plan.cache_info().misses == 1
+    assert MEETING_PAGE._plan.cache_info().misses == 1
