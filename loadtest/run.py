@@ -17,11 +17,14 @@ Settings (environment):
                             channels, chatters)
   LOADTEST_MESSAGES         seeded messages per channel (default 40)
   LOADTEST_RANDOM_SEED      seed of the action mix and the schedules (default 7)
+  LOADTEST_LIMIT_SECONDS    the serving limit phase after the checks: seconds
+                            per turn, 4 turns (default 5; 0 skips it)
+  LOADTEST_LIMIT_CLIENTS    its concurrent clients (default 8)
   WEB_CONCURRENCY, GUNICORN_THREADS   passed to `make serve`
 
-Exit status 0 when every check passes, 1 otherwise (any 5xx, a lost write...).
-The latency target (p95 under TARGET_P95_MS at the offered rate) is
-reported, never fails the run.
+Exit status 0 when every check passes, 1 otherwise (any 5xx, a lost write, the
+serving limit's page differing from the API's...). The latency target (p95
+under TARGET_P95_MS at the offered rate) is reported, never fails the run.
 Results: loadtest/results/summary.json, server.log, requests.csv (every
 request: start, latency, endpoint, status, service time) and latency.svg
 (p50/p95/p99 per 1-second bucket over the run, the purge marked).
@@ -57,6 +60,8 @@ def settings_from_env() -> dict:
         "messages": int(os.environ.get("LOADTEST_MESSAGES", "40")),
         "random_seed": int(os.environ.get("LOADTEST_RANDOM_SEED", "7")),
         "rate": float(os.environ.get("LOADTEST_RATE", "80")),
+        "limit_seconds": float(os.environ.get("LOADTEST_LIMIT_SECONDS", "5")),
+        "limit_clients": int(os.environ.get("LOADTEST_LIMIT_CLIENTS", "8")),
     }
 
 
@@ -305,6 +310,52 @@ def latency_target(rate: float, p95_ms: float, load: dict) -> dict:
     return target
 
 
+def serving_limit(config: dict, base_url: str, ctx, purged_index: int | None, restart) -> tuple[dict, list]:
+    """After the checks: `make serve` again with the same settings, the API's
+    message page against the raw-SQL view of the same page
+    (loadtest/limit.py). Returns the result and its checks."""
+    from loadtest.limit import API_PATH, busy_channel, measure, table
+    from loadtest.serving_limit import LIMIT_PATH
+    from loadtest.verify import Check
+
+    channel_id, messages, token = busy_channel(ctx.tenants, purged_index)
+    print(
+        f"\nServing limit: GET {API_PATH} (the first page of channel {channel_id}, {messages} top-level messages) "
+        f"against the raw SQL view {LIMIT_PATH}, make serve restarted with the same settings; "
+        f"{config['limit_clients']} clients, limit, API, limit, API for {config['limit_seconds']:g} s each",
+        flush=True,
+    )
+    try:
+        server = restart()
+    except RuntimeError as exc:
+        return {"error": str(exc)}, [Check("serving limit: make serve restarted", False, str(exc))]
+    try:
+        result = measure(
+            base_url,
+            channel_id=channel_id,
+            token=token,
+            seconds=config["limit_seconds"],
+            clients=config["limit_clients"],
+            sample=lambda: cpu_sample(server),
+            used=cpu_used,
+        )
+    finally:
+        stop_server(server)
+    result["top_level_messages"] = messages
+    print("\n" + table(result))
+    same = result["same_page"]
+    errors = result["limit"]["errors"] + result["api"]["errors"]
+    return result, [
+        Check(
+            "serving limit: the raw view returns the API's first page (same ids, same order)",
+            same["ok"],
+            f"{same['ids']} ids, statuses {same['statuses']}; whole bodies identical: "
+            + ("yes" if same["identical_bodies"] else "no"),
+        ),
+        Check("serving limit: every request answered 200", errors == 0, f"{errors} other answers"),
+    ]
+
+
 def server_errors(log_path: Path, limit: int = 5) -> list[str]:
     """The first 5xx log records of the server (with their tracebacks)."""
     found = []
@@ -331,6 +382,8 @@ def main() -> int:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SETTINGS_MODULE": "workspace.settings",
+        # The project's URLs plus the serving limit (loadtest/serving_urls.py).
+        "DJANGO_ROOT_URLCONF": "loadtest.serving_urls",
     }
     os.environ.update(env)  # this process seeds and verifies the same database
     base_url = f"http://127.0.0.1:{config['port']}"
@@ -354,7 +407,7 @@ def main() -> int:
             print(f"error: {exc}; the end of {log_path}:\n" + "\n".join(tail), file=sys.stderr)
             return 1
         try:
-            return run_load(config, base_url, server, log_path)
+            return run_load(config, base_url, server, log_path, restart=lambda: serve(config, env, log, base_url))
         finally:
             stop_server(server)
 
@@ -370,7 +423,7 @@ def serve(config: dict, env: dict, log, base_url: str) -> subprocess.Popen:
     return server
 
 
-def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Path) -> int:
+def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Path, restart) -> int:
     import django
 
     # The driver (seeding, purge, checks) runs without the web requests'
@@ -474,6 +527,13 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
     print("\nChecks against the database:")
     for check in checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    limit = None
+    if config["limit_seconds"] > 0:
+        limit, limit_checks = serving_limit(config, base_url, ctx, purged_index, restart)
+        print("\nChecks of the serving limit:")
+        for check in limit_checks:
+            print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        checks += limit_checks
     passed = all(check.ok for check in checks)
     print(f"\nRESULT: {'PASS' if passed else 'FAIL'}")
 
@@ -493,6 +553,7 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
                 "virtual_users": timings["virtual_users"],
                 "purge": purge_info,
                 **summary,
+                "serving_limit": limit,
                 "checks": [check.__dict__ for check in checks],
                 "passed": passed,
             },
