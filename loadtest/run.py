@@ -318,6 +318,7 @@ def serving_limit(config: dict, base_url: str, ctx, purged_index: int | None, re
     from loadtest.serving_limit import LIMIT_PATH
     from loadtest.verify import Check
 
+    started = time.monotonic()
     channel_id, messages, token = busy_channel(ctx.tenants, purged_index)
     print(
         f"\nServing limit: GET {API_PATH} (the first page of channel {channel_id}, {messages} top-level messages) "
@@ -329,6 +330,7 @@ def serving_limit(config: dict, base_url: str, ctx, purged_index: int | None, re
         server = restart()
     except RuntimeError as exc:
         return {"error": str(exc)}, [Check("serving limit: make serve restarted", False, str(exc))]
+    restarted = time.monotonic()
     try:
         result = measure(
             base_url,
@@ -342,7 +344,10 @@ def serving_limit(config: dict, base_url: str, ctx, purged_index: int | None, re
     finally:
         stop_server(server)
     result["top_level_messages"] = messages
+    result["phase_s"] = round(time.monotonic() - started, 1)
+    result["restart_s"] = round(restarted - started, 1)
     print("\n" + table(result))
+    print(f"(the phase took {result['phase_s']} s, {result['restart_s']} s of it to top up and restart)")
     same = result["same_page"]
     errors = result["limit"]["errors"] + result["api"]["errors"]
     return result, [
