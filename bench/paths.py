@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.measure import Probe
+from chat.limits import RAW_PAGE_SQL  # the limit of one message page (shared with the load test)
 from workspace.db.writes import delete_cascading
 
 # --- 1. tenant purge -------------------------------------------------------
@@ -273,27 +274,6 @@ def list_api(*, channel_id: int, user_id: int, pages: int) -> dict:
         pages,
         lambda m: (m["id"], m["reply_count"], len(m["reactions"])),
     )
-
-
-#: The limit for one page of the API's response (top-level messages, newest
-#: first, with their reply count and reactions, only if the caller may see
-#: the channel): one keyset query, JSON built by the database.
-RAW_PAGE_SQL = """
-    SELECT m.id, m.channel_id, m.author_id, m.parent_id, m.body, m.created_at, m.edited_at,
-           (SELECT count(*) FROM chat_message r WHERE r.parent_id = m.id) AS reply_count,
-           COALESCE((SELECT json_agg(json_build_object(
-                         'user', x.user_id, 'emoji', x.emoji, 'created_at', x.created_at)
-                         ORDER BY x.created_at, x.id)
-                     FROM chat_messagereaction x WHERE x.message_id = m.id), '[]') AS reactions
-    FROM chat_message m
-    JOIN chat_channel c ON c.id = m.channel_id
-    WHERE m.channel_id = %s AND c.company_id = %s AND m.parent_id IS NULL
-      AND (NOT c.is_private OR EXISTS (
-           SELECT 1 FROM chat_channelmembership cm WHERE cm.channel_id = c.id AND cm.user_id = %s))
-      AND (m.created_at, m.id) < (%s, %s)
-    ORDER BY m.created_at DESC, m.id DESC
-    LIMIT %s
-"""
 
 
 def list_raw(*, channel_id: int, user_id: int, pages: int, page_size: int = 50) -> dict:

@@ -1,5 +1,6 @@
 """The load test's latency chart: p50/p95/p99 of the requests started in each
-1-second bucket, over the run, with the purge marked. Hand-written SVG (no
+1-second bucket (by scheduled start, with an offered rate; the latency counts
+from it: loadtest/schedule.py), over the run, with the purge marked. Hand-written SVG (no
 plotting dependency); the y axis is logarithmic, so that the median and the
 tail both stay readable.
 """
@@ -19,21 +20,22 @@ def _percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[rank]
 
 
-def write_requests(requests: list[tuple[float, float, str, int]], path: Path) -> None:
-    """One row per request: start (s since the traffic started), latency
-    (ms), endpoint, status (0: no HTTP answer)."""
+def write_requests(requests: list[tuple[float, float, str, int, float]], path: Path) -> None:
+    """One row per request: start (s since the traffic started; the scheduled
+    start with an offered rate), latency (ms, from that start), endpoint,
+    status (0: no HTTP answer), service time (ms, from the moment it was sent)."""
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["start_s", "latency_ms", "endpoint", "status"])
-        for start, latency, endpoint, status in sorted(requests):
-            out.writerow([f"{start:.4f}", f"{latency * 1000:.2f}", endpoint, status])
+        out.writerow(["start_s", "latency_ms", "endpoint", "status", "service_ms"])
+        for start, latency, endpoint, status, service in sorted(requests):
+            out.writerow([f"{start:.4f}", f"{latency * 1000:.2f}", endpoint, status, f"{service * 1000:.2f}"])
 
 
-def buckets(requests: list[tuple[float, float, str, int]], seconds: float) -> list[dict]:
+def buckets(requests: list[tuple], seconds: float) -> list[dict]:
     """Per 1-second bucket (by start time): request count and percentiles (ms)."""
     count = max(1, int(seconds))  # a last partial second (the run overshoots a little) joins the bucket before
     by_second: list[list[float]] = [[] for _ in range(count)]
-    for start, latency, _endpoint, _status in requests:
+    for start, latency, *_ in requests:
         index = min(count - 1, max(0, int(start)))
         by_second[index].append(latency * 1000)
     rows = []
@@ -47,14 +49,15 @@ def buckets(requests: list[tuple[float, float, str, int]], seconds: float) -> li
 
 
 def write_chart(
-    requests: list[tuple[float, float, str, int]],
+    requests: list[tuple],
     seconds: float,
     path: Path,
     purge: tuple[float, float, str] | None = None,
     title: str = "Load test: latency per 1-second bucket",
+    y_label: str = "latency, ms (log scale)",
 ) -> None:
     """``requests``: (start s since the traffic started, latency s, endpoint,
-    status); ``purge``: (start s, end s, label) or None."""
+    status, ...); ``purge``: (start s, end s, label) or None."""
     rows = buckets(requests, seconds)
     n = len(rows)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -114,7 +117,7 @@ def write_chart(
         decade *= 10
     out.append(
         f'<text x="18" y="{TOP + plot_h / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 18 {TOP + plot_h / 2})">latency, ms (log scale)</text>'
+        f'transform="rotate(-90 18 {TOP + plot_h / 2})">{escape(y_label)}</text>'
     )
     # right axis (requests per second)
     for frac in (0, 0.5, 1):

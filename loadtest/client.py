@@ -1,10 +1,17 @@
 """The virtual users: one asyncio task each, sharing one aiohttp session.
 
-Each virtual user is a closed loop (no think time): it picks a weighted action,
-sends the request, waits for the answer, and writes down in the journal what
-the server acknowledged (201/200/204). The journal is the oracle of the
-database checks in verify.py: a write the API acknowledged must be in the
-database unless it was deliberately undone.
+Each virtual user picks a weighted action, sends its request(s) one at a
+time, waits for each answer, and writes down in the journal what the server
+acknowledged (201/200/204). The journal is the oracle of the database checks
+in verify.py: a write the API acknowledged must be in the database unless it
+was deliberately undone.
+
+With an offered rate (LOADTEST_RATE > 0) every request of a user waits for
+the next send time of its schedule (loadtest/schedule.py: its share of the
+rate, exponential gaps), or goes at once when that time has passed, and its
+latency counts from the scheduled time; the service time (from the moment it
+was sent) is recorded too. With a rate of 0 each user is a closed loop
+without think time, and the two are the same.
 """
 
 import asyncio
@@ -17,6 +24,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from loadtest.schedule import Schedule, latencies, send_delay, user_rate
 from loadtest.seed import ADMIN_PASSWORD, EMOJIS, SeededUser, Tenant
 
 RESPONSES = ["accepted", "declined", "tentative"]
@@ -24,18 +32,39 @@ TRANSPORT_ERROR = 0  # status recorded when no HTTP answer came back
 
 
 class Stats:
-    """Latency and status of every request, by endpoint (a path template)."""
+    """Latency, service time and status of every request, by endpoint (a path
+    template). The latency counts from the scheduled start (from the moment
+    the request was sent without a schedule), the service time from the
+    moment it was sent."""
 
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.service: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.error_samples: list[str] = []
-        #: every request: (start, time.monotonic(); latency s; endpoint; status)
-        self.requests: list[tuple[float, float, str, int]] = []
+        #: every request: (start, time.monotonic(), scheduled if on a
+        #: schedule; latency s; endpoint; status; service time s)
+        self.requests: list[tuple[float, float, str, int, float]] = []
+        #: requests sent on a schedule, and scheduled ones left unsent at the end
+        self.scheduled = 0
+        self.dropped = 0
+        #: how late the client itself sent the requests it had waited for
+        #: (event loop wake-up: counted in the latency, not the server's doing)
+        self.wake_lags: list[float] = []
 
-    def add(self, endpoint: str, status: int, seconds: float, detail: str = "", start: float = 0.0) -> None:
-        self.requests.append((start, seconds, endpoint, status))
+    def add(
+        self,
+        endpoint: str,
+        status: int,
+        seconds: float,
+        detail: str = "",
+        start: float = 0.0,
+        service: float | None = None,
+    ) -> None:
+        service = seconds if service is None else service
+        self.requests.append((start, seconds, endpoint, status, service))
         self.latencies[endpoint].append(seconds)
+        self.service[endpoint].append(service)
         self.statuses[endpoint][status] += 1
         if (status >= 500 or status == TRANSPORT_ERROR) and len(self.error_samples) < 20:
             self.error_samples.append(f"{endpoint} -> {status or 'transport error'} {detail[:300]}")
@@ -63,8 +92,11 @@ class Journal:
 
 
 class Context:
-    def __init__(self, base_url: str, tenants: list[Tenant], seed: int) -> None:
+    def __init__(self, base_url: str, tenants: list[Tenant], seed: int, rate: float = 0.0) -> None:
         self.base_url = base_url
+        #: requests per second offered by all virtual users together (0: closed loops)
+        self.rate = rate
+        self.user_rate = 0.0  # each user's share, set by drive()
         self.tenants = tenants
         self.stats = Stats()
         self.journal = Journal()
@@ -80,7 +112,10 @@ class VirtualUser:
         self.session = session
         self.tenant = tenant
         self.user = user
-        self.rng = random.Random(ctx.rng.random())
+        seed = ctx.rng.random()
+        self.rng = random.Random(seed)  # the action mix
+        self.arrivals_seed = f"arrivals {seed!r}"  # the schedule: the same mix with or without one
+        self.schedule: Schedule | None = None
         self.headers = {
             # The server sits behind a TLS-terminating proxy in production.
             "X-Forwarded-Proto": "https",
@@ -97,9 +132,19 @@ class VirtualUser:
         self.stopped = False
 
     # --- HTTP -----------------------------------------------------------
-    async def call(self, method: str, path: str, endpoint: str, body=None) -> tuple[int, object]:
-        started_at = time.monotonic()
-        started = time.perf_counter()
+    async def call(
+        self, method: str, path: str, endpoint: str, body=None, on_schedule: bool = True
+    ) -> tuple[int, object]:
+        stats = self.ctx.stats
+        scheduled = None
+        if self.schedule is not None and on_schedule:
+            scheduled = self.schedule.take()
+            stats.scheduled += 1
+            delay = send_delay(scheduled, time.monotonic())
+            if delay:
+                await asyncio.sleep(delay)
+                stats.wake_lags.append(time.monotonic() - scheduled)
+        sent = time.monotonic()
         detail = ""
         try:
             async with self.session.request(
@@ -109,14 +154,15 @@ class VirtualUser:
                 text = await response.text()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             status, text, detail = TRANSPORT_ERROR, "", repr(exc)
-        elapsed = time.perf_counter() - started
+        latency, service = latencies(scheduled, sent, time.monotonic())
         try:
             data = json.loads(text) if text else None
         except ValueError:
             data = text
         if status >= 500:
             detail = str(data)
-        self.ctx.stats.add(endpoint, status, elapsed, detail, start=started_at)
+        start = sent if scheduled is None else min(scheduled, sent)
+        stats.add(endpoint, status, latency, detail, start=start, service=service)
         if status == 401:
             if self.ctx.purge_tenant == self.tenant.index:
                 self.stopped = True  # purged: the token is gone with the user
@@ -138,6 +184,7 @@ class VirtualUser:
                 "/api/auth/token/",
                 "POST /api/auth/token/",
                 body={"username": self.user.username, "password": ADMIN_PASSWORD},
+                on_schedule=False,  # setting up: the schedule starts after the login
             )
             if status != 429:
                 break
@@ -347,15 +394,24 @@ class VirtualUser:
     async def run(self, deadline: float) -> None:
         if self.user.role == "admin":
             await self.login()
+        if self.ctx.user_rate > 0:
+            self.schedule = Schedule(random.Random(self.arrivals_seed), self.ctx.user_rate, time.monotonic())
         actions, weights = zip(*self.actions())
         while not self.stopped and time.monotonic() < deadline:
+            if self.schedule is not None and self.schedule.peek() >= deadline:
+                break
             action = self.rng.choices(actions, weights)[0]
             await action()
+        if self.schedule is not None and not self.stopped:
+            # Sends the server was too slow to let this user make in time
+            # (none when it keeps up): reported, not measured.
+            self.ctx.stats.dropped += self.schedule.skip_until(deadline)
 
 
 async def drive(ctx: Context, *, seconds: float, purge) -> dict:
-    """Run every virtual user until the deadline; call ``purge()`` (a
-    coroutine function) halfway through. Returns timings."""
+    """Run every virtual user until the deadline (with a rate: until its next
+    scheduled send is past it); call ``purge()`` (a coroutine function)
+    halfway through. Returns timings."""
     timeout = aiohttp.ClientTimeout(total=60)
     users = sum(len(t.users) for t in ctx.tenants)
     connector = aiohttp.TCPConnector(limit=users, force_close=False)
@@ -363,6 +419,7 @@ async def drive(ctx: Context, *, seconds: float, purge) -> dict:
         started = time.monotonic()
         deadline = started + seconds
         vus = [VirtualUser(ctx, session, t, u) for t in ctx.tenants for u in t.users]
+        ctx.user_rate = user_rate(ctx.rate, len(vus))
 
         async def purge_midway():
             await asyncio.sleep(seconds / 2)

@@ -2,6 +2,11 @@
 
 Settings (environment):
   LOADTEST_SECONDS          duration of the traffic (default 60)
+  LOADTEST_RATE             requests per second offered by all virtual users
+                            together (default 80): each user sends on a
+                            schedule (loadtest/schedule.py) and latency counts
+                            from the scheduled start; 0: closed loops without
+                            think time (the latency is then the queue they make)
   LOADTEST_DATABASE_URL     a database of its own, dropped and re-created
                             (default postgres://postgres@127.0.0.1:5432/workspace_load;
                             its name must contain "load")
@@ -11,13 +16,18 @@ Settings (environment):
                             deletes messages, a member who leaves and rejoins
                             channels, chatters)
   LOADTEST_MESSAGES         seeded messages per channel (default 40)
-  LOADTEST_RANDOM_SEED      seed of the action mix (default 7)
+  LOADTEST_RANDOM_SEED      seed of the action mix and the schedules (default 7)
+  LOADTEST_LIMIT_SECONDS    the serving limit phase after the checks: seconds
+                            per turn, 4 turns (default 5; 0 skips it)
+  LOADTEST_LIMIT_CLIENTS    its concurrent clients (default 8)
   WEB_CONCURRENCY, GUNICORN_THREADS   passed to `make serve`
 
-Exit status 0 when every check passes, 1 otherwise (any 5xx, a lost write...).
+Exit status 0 when every check passes, 1 otherwise (any 5xx, a lost write, the
+serving limit's page differing from the API's...). The latency target (p95
+under TARGET_P95_MS at the offered rate) is reported, never fails the run.
 Results: loadtest/results/summary.json, server.log, requests.csv (every
-request: start, latency, endpoint, status) and latency.svg (p50/p95/p99 per
-1-second bucket over the run, the purge marked).
+request: start, latency, endpoint, status, service time) and latency.svg
+(p50/p95/p99 per 1-second bucket over the run, the purge marked).
 """
 
 import asyncio
@@ -36,6 +46,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "loadtest" / "results"
+#: the latency target of issue #14: p95 under this at the offered rate
+TARGET_P95_MS = 150
 
 
 def settings_from_env() -> dict:
@@ -47,6 +59,9 @@ def settings_from_env() -> dict:
         "users": int(os.environ.get("LOADTEST_USERS", "6")),
         "messages": int(os.environ.get("LOADTEST_MESSAGES", "40")),
         "random_seed": int(os.environ.get("LOADTEST_RANDOM_SEED", "7")),
+        "rate": float(os.environ.get("LOADTEST_RATE", "80")),
+        "limit_seconds": float(os.environ.get("LOADTEST_LIMIT_SECONDS", "5")),
+        "limit_clients": int(os.environ.get("LOADTEST_LIMIT_CLIENTS", "8")),
     }
 
 
@@ -172,10 +187,16 @@ def percentile(sorted_values: list[float], p: float) -> float:
 def report(stats, elapsed: float) -> tuple[str, dict]:
     rows, summary = [], {}
     everything = []
-    header = f"{'endpoint':<50} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  statuses"
+    services = []
+    header = (
+        f"{'endpoint':<50} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'svc p95':>7}  statuses"
+    )
     for endpoint in sorted(stats.latencies):
         values = sorted(stats.latencies[endpoint])
+        service = sorted(stats.service[endpoint])
         everything += values
+        services += service
         statuses = dict(sorted(stats.statuses[endpoint].items()))
         entry = {
             "requests": len(values),
@@ -183,15 +204,18 @@ def report(stats, elapsed: float) -> tuple[str, dict]:
             "p50_ms": percentile(values, 50) * 1000,
             "p95_ms": percentile(values, 95) * 1000,
             "p99_ms": percentile(values, 99) * 1000,
+            "service_p50_ms": percentile(service, 50) * 1000,
+            "service_p95_ms": percentile(service, 95) * 1000,
             "statuses": statuses,
         }
         summary[endpoint] = entry
         rows.append(
             f"{endpoint:<50} {entry['requests']:>8} {entry['rps']:>7.1f} {entry['p50_ms']:>7.1f} "
-            f"{entry['p95_ms']:>7.1f} {entry['p99_ms']:>7.1f}  "
+            f"{entry['p95_ms']:>7.1f} {entry['p99_ms']:>7.1f} {entry['service_p95_ms']:>7.1f}  "
             + " ".join(f"{s or 'ERR'}:{n}" for s, n in statuses.items())
         )
     everything.sort()
+    services.sort()
     errors = sum(n for e in summary.values() for s, n in e["statuses"].items() if s == 0 or s >= 500)
     total = {
         "requests": len(everything),
@@ -199,20 +223,24 @@ def report(stats, elapsed: float) -> tuple[str, dict]:
         "p50_ms": percentile(everything, 50) * 1000,
         "p95_ms": percentile(everything, 95) * 1000,
         "p99_ms": percentile(everything, 99) * 1000,
+        "service_p50_ms": percentile(services, 50) * 1000,
+        "service_p95_ms": percentile(services, 95) * 1000,
+        "service_p99_ms": percentile(services, 99) * 1000,
         "errors": errors,
     }
     rows.append(
         f"{'TOTAL':<50} {total['requests']:>8} {total['rps']:>7.1f} {total['p50_ms']:>7.1f} "
-        f"{total['p95_ms']:>7.1f} {total['p99_ms']:>7.1f}  errors (5xx + transport): {errors}"
+        f"{total['p95_ms']:>7.1f} {total['p99_ms']:>7.1f} {total['service_p95_ms']:>7.1f}  "
+        f"errors (5xx + transport): {errors}"
     )
     return "\n".join([header, *rows]), {"endpoints": summary, "total": total}
 
 
-def write_latency_chart(requests, load_started: float, elapsed: float, purge_info: dict) -> None:
+def write_latency_chart(requests, load_started: float, elapsed: float, purge_info: dict, rate: float) -> None:
     """requests.csv and latency.svg in loadtest/results/ (loadtest/chart.py)."""
     from loadtest.chart import write_chart, write_requests
 
-    relative = [(start - load_started, latency, endpoint, status) for start, latency, endpoint, status in requests]
+    relative = [(start - load_started, *rest) for start, *rest in requests]
     write_requests(relative, RESULTS / "requests.csv")
     purge = None
     if "start_s" in purge_info:
@@ -222,14 +250,115 @@ def write_latency_chart(requests, load_started: float, elapsed: float, purge_inf
             purge_info["end_s"],
             f"purge of tenant {purge_info['tenant']}: {outcome} in {purge_info['seconds']:.2f} s",
         )
+    offered = f"{rate:g} req/s offered" if rate > 0 else "closed loop"
+    title = f"make loadtest, {offered}: latency per 1-second bucket ({len(relative)} requests, {elapsed:.0f} s)"
     write_chart(
         relative,
         elapsed,
         RESULTS / "latency.svg",
         purge,
-        title=f"make loadtest: latency per 1-second bucket ({len(relative)} requests, {elapsed:.0f} s)",
+        title=title,
+        y_label="latency from scheduled start, ms (log)" if rate > 0 else "latency, ms (log scale)",
     )
     print(f"Latency chart: {RESULTS / 'latency.svg'} (every request: {RESULTS / 'requests.csv'})")
+
+
+def offered_load(config: dict, stats, timings: dict, total: dict) -> dict:
+    """The offered rate and the achieved one (all requests answered per
+    second of the run), and with a schedule what became of it."""
+    rate, achieved = config["rate"], total["rps"]
+    load = {"rate": rate, "achieved_rps": round(achieved, 1)}
+    if rate <= 0:
+        load["text"] = f"Offered: no fixed rate (closed loops, LOADTEST_RATE=0); achieved: {achieved:.1f} req/s"
+        return load
+    scheduled = stats.scheduled + stats.dropped
+    lags = sorted(stats.wake_lags)
+    load |= {
+        "scheduled": scheduled,
+        "scheduled_rps": round(scheduled / config["seconds"], 1),
+        "dropped": stats.dropped,
+        "client_wake_lag_p95_ms": round(percentile(lags, 95) * 1000, 1),
+    }
+    stop = f": the purged tenant's {config['users']} users stop at the purge" if config["tenants"] > 1 else ""
+    load["text"] = (
+        f"Offered: {rate:g} req/s ({scheduled} requests scheduled in {config['seconds']:g} s, "
+        f"{load['scheduled_rps']} req/s{stop}); achieved: {achieved:.1f} req/s"
+        + (
+            f"; {stats.dropped} scheduled requests not sent by the end (the server fell behind)"
+            if stats.dropped
+            else ""
+        )
+        + f"\nLatency from the scheduled start (the table's p50/p95/p99; svc p95: from the send). The client sent "
+        f"p95 {load['client_wake_lag_p95_ms']} ms late when on time (its event loop; counted in the latency)"
+    )
+    return load
+
+
+def latency_target(rate: float, p95_ms: float, load: dict) -> dict:
+    """Issue #14's target, reported (a miss never fails the run)."""
+    target = {"p95_ms_max": TARGET_P95_MS, "rate": rate, "p95_ms": round(p95_ms, 1)}
+    if rate <= 0:
+        target["met"] = None
+        target["line"] = f"p95 under {TARGET_P95_MS} ms: not assessed, no offered rate (closed loops) ({p95_ms:.1f} ms)"
+        return target
+    target["met"] = p95_ms < TARGET_P95_MS and not load.get("dropped")
+    dropped = f", {load['dropped']} scheduled requests not sent" if load.get("dropped") else ""
+    target["line"] = (
+        f"p95 under {TARGET_P95_MS} ms at {rate:g} req/s offered: "
+        f"{'met' if target['met'] else 'MISSED'} ({p95_ms:.1f} ms{dropped})"
+    )
+    return target
+
+
+def serving_limit(config: dict, base_url: str, ctx, purged_index: int | None, restart) -> tuple[dict, list]:
+    """After the checks: `make serve` again with the same settings, the API's
+    message page against the raw-SQL view of the same page
+    (loadtest/limit.py). Returns the result and its checks."""
+    from loadtest.limit import API_PATH, busy_channel, measure, table
+    from loadtest.serving_limit import LIMIT_PATH
+    from loadtest.verify import Check
+
+    started = time.monotonic()
+    channel_id, messages, token = busy_channel(ctx.tenants, purged_index)
+    print(
+        f"\nServing limit: GET {API_PATH} (the first page of channel {channel_id}, {messages} top-level messages) "
+        f"against the raw SQL view {LIMIT_PATH}, make serve restarted with the same settings; "
+        f"{config['limit_clients']} clients, limit, API, limit, API for {config['limit_seconds']:g} s each",
+        flush=True,
+    )
+    try:
+        server = restart()
+    except RuntimeError as exc:
+        return {"error": str(exc)}, [Check("serving limit: make serve restarted", False, str(exc))]
+    restarted = time.monotonic()
+    try:
+        result = measure(
+            base_url,
+            channel_id=channel_id,
+            token=token,
+            seconds=config["limit_seconds"],
+            clients=config["limit_clients"],
+            sample=lambda: cpu_sample(server),
+            used=cpu_used,
+        )
+    finally:
+        stop_server(server)
+    result["top_level_messages"] = messages
+    result["phase_s"] = round(time.monotonic() - started, 1)
+    result["restart_s"] = round(restarted - started, 1)
+    print("\n" + table(result))
+    print(f"(the phase took {result['phase_s']} s, {result['restart_s']} s of it to top up and restart)")
+    same = result["same_page"]
+    errors = result["limit"]["errors"] + result["api"]["errors"]
+    return result, [
+        Check(
+            "serving limit: the raw view returns the API's first page (same ids, same order)",
+            same["ok"],
+            f"{same['ids']} ids, statuses {same['statuses']}; whole bodies identical: "
+            + ("yes" if same["identical_bodies"] else "no"),
+        ),
+        Check("serving limit: every request answered 200", errors == 0, f"{errors} other answers"),
+    ]
 
 
 def server_errors(log_path: Path, limit: int = 5) -> list[str]:
@@ -258,11 +387,14 @@ def main() -> int:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SETTINGS_MODULE": "workspace.settings",
+        # The project's URLs plus the serving limit (loadtest/serving_urls.py).
+        "DJANGO_ROOT_URLCONF": "loadtest.serving_urls",
     }
     os.environ.update(env)  # this process seeds and verifies the same database
     base_url = f"http://127.0.0.1:{config['port']}"
+    offered = f"{config['rate']:g} req/s offered" if config["rate"] > 0 else "closed loops (LOADTEST_RATE=0)"
     print(
-        f"Load test: {config['seconds']:.0f} s, {config['tenants']} tenants x {config['users']} "
+        f"Load test: {config['seconds']:.0f} s, {offered}, {config['tenants']} tenants x {config['users']} "
         f"virtual users, {base_url}, database {urlsplit(config['database_url']).path.lstrip('/')}",
         flush=True,
     )
@@ -273,21 +405,30 @@ def main() -> int:
             return 1
     recreate_database(config["database_url"])
     with open(log_path, "w") as log:
-        server = start_server(config, env, log)
         try:
-            wait_healthy(base_url, server)
+            server = serve(config, env, log, base_url)
         except RuntimeError as exc:
-            stop_server(server)
             tail = log_path.read_text(errors="replace").splitlines()[-30:]
             print(f"error: {exc}; the end of {log_path}:\n" + "\n".join(tail), file=sys.stderr)
             return 1
         try:
-            return run_load(config, base_url, server, log_path)
+            return run_load(config, base_url, server, log_path, restart=lambda: serve(config, env, log, base_url))
         finally:
             stop_server(server)
 
 
-def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Path) -> int:
+def serve(config: dict, env: dict, log, base_url: str) -> subprocess.Popen:
+    """`make serve`, healthy; RuntimeError (server stopped) when it is not."""
+    server = start_server(config, env, log)
+    try:
+        wait_healthy(base_url, server)
+    except RuntimeError:
+        stop_server(server)
+        raise
+    return server
+
+
+def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Path, restart) -> int:
     import django
 
     # The driver (seeding, purge, checks) runs without the web requests'
@@ -312,7 +453,7 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
     )
     connection.close()
 
-    ctx = Context(base_url, tenants, config["random_seed"])
+    ctx = Context(base_url, tenants, config["random_seed"], rate=config["rate"])
     victim = tenants[-1] if len(tenants) > 1 else None
     purge_info = {"tenant": victim.slug if victim else None, "ok": False}
 
@@ -348,9 +489,13 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
     cpu = cpu_used(before, after)
 
     table, summary = report(ctx.stats, timings["elapsed"])
-    write_latency_chart(ctx.stats.requests, load_started, timings["elapsed"], purge_info)
+    write_latency_chart(ctx.stats.requests, load_started, timings["elapsed"], purge_info, config["rate"])
     print(f"\nTraffic: {timings['virtual_users']} virtual users for {timings['elapsed']:.1f} s\n")
     print(table)
+    load = offered_load(config, ctx.stats, timings, summary["total"])
+    print("\n" + load["text"])
+    target = latency_target(config["rate"], summary["total"]["p95_ms"], load)
+    print(target["line"])
     requests = summary["total"]["requests"]
     if requests:
         server_cpu = cpu["app_s"] + cpu["db_s"]
@@ -387,6 +532,13 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
     print("\nChecks against the database:")
     for check in checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    limit = None
+    if config["limit_seconds"] > 0:
+        limit, limit_checks = serving_limit(config, base_url, ctx, purged_index, restart)
+        print("\nChecks of the serving limit:")
+        for check in limit_checks:
+            print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        checks += limit_checks
     passed = all(check.ok for check in checks)
     print(f"\nRESULT: {'PASS' if passed else 'FAIL'}")
 
@@ -399,11 +551,14 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
                     "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "default"),
                 },
                 "elapsed_s": timings["elapsed"],
+                "offered": {k: v for k, v in load.items() if k != "text"},
+                "target": target,
                 "cpu": cpu,
                 "load_average": os.getloadavg(),
                 "virtual_users": timings["virtual_users"],
                 "purge": purge_info,
                 **summary,
+                "serving_limit": limit,
                 "checks": [check.__dict__ for check in checks],
                 "passed": passed,
             },

@@ -89,7 +89,10 @@ MIDDLEWARE = [
     "workspace.login_slots.LoginBusyMiddleware",
 ]
 
-ROOT_URLCONF = "workspace.urls"
+# The URLconf: the project's own unless DJANGO_ROOT_URLCONF names another.
+# `make loadtest` serves loadtest.serving_urls (the project's URLs plus the
+# raw-SQL serving limit, docs/operations.md "Load test"); production never sets it.
+ROOT_URLCONF = os.environ.get("DJANGO_ROOT_URLCONF", "workspace.urls")
 # `manage.py test` hands over to pytest: the same suite as `make test`
 # (workspace/test_runner.py).
 TEST_RUNNER = "workspace.test_runner.PytestTestRunner"

@@ -106,5 +106,5 @@ def test_options_map_to_pytest_options():
 def test_without_labels_it_runs_what_make_test_runs():
     """No label: pytest.ini's testpaths, exactly the suite of ``make test``."""
     argv = PytestTestRunner().pytest_args([])
-    assert argv[-4:] == [str(BASE / p) for p in ("companies", "chat", "meetings", "workspace")]
+    assert argv[-5:] == [str(BASE / p) for p in ("companies", "chat", "meetings", "workspace", "loadtest")]
     assert argv[:4] == ["--rootdir", str(BASE), "-c", str(BASE / "pytest.ini")]
