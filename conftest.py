@@ -22,6 +22,19 @@ def _no_purge_pause(settings):
     settings.COMPANY_PURGE_PAUSE_MS = 0
 
 
+@pytest.fixture(scope="session")
+def _login_slot_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("login-slots"))
+
+
+@pytest.fixture(autouse=True)
+def _own_login_slots(settings, _login_slot_dir):
+    # The machine-wide password-hashing slots (workspace/login_slots.py) of
+    # this test session only: another session running at the same time (the
+    # other database's, a server's) must not make a login here busy.
+    settings.LOGIN_SLOT_DIR = _login_slot_dir
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per factory user; the hasher

@@ -6,7 +6,14 @@ thread and push an unrelated ``GET /api/me/`` from ~50 ms to 4-7 s. The login
 throttle (``workspace/login_throttle.py``) bounds how many wrong passwords an
 attacker gets; this module bounds how many threads of one process may hash at
 the same time (``LOGIN_CONCURRENCY``, default 1 per process), so the other
-threads keep serving everyone else.
+threads keep serving everyone else; and how many may hash on the whole
+machine (``LOGIN_MACHINE_CONCURRENCY``, default half the cores, at least
+1): gunicorn's workers are separate processes, and 5 workers hashing 5
+passwords at once on 2 cores put every other request of the machine behind
+(docs/operations.md, "Findings from the load test", 4). The machine-wide
+slots are lock files (``flock``, non-blocking) in ``LOGIN_SLOT_DIR``: the
+kernel releases a slot when its holder closes it or dies, so a crashed
+worker never leaks one.
 
 A login that finds every slot busy is not queued (a queued login would hold
 its thread all the same): it is answered at once with 429 and
@@ -16,7 +23,11 @@ a burst of honest logins must not lock anyone out.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -32,7 +43,7 @@ _slots: tuple[int, threading.BoundedSemaphore] | None = None
 
 
 class LoginBusy(Exception):
-    """Every password-hashing slot of this process is taken."""
+    """Every password-hashing slot of this process, or of the machine, is taken."""
 
 
 def slots() -> threading.BoundedSemaphore:
@@ -44,6 +55,39 @@ def slots() -> threading.BoundedSemaphore:
         if _slots is None or _slots[0] != size:
             _slots = (size, threading.BoundedSemaphore(size))
         return _slots[1]
+
+
+def machine_slot_count() -> int:
+    default = max(1, (os.cpu_count() or 2) // 2)
+    return max(1, int(getattr(settings, "LOGIN_MACHINE_CONCURRENCY", None) or default))
+
+
+def machine_slot_paths() -> list[Path]:
+    """The lock files of the machine's hashing slots (created on first use)."""
+    directory = Path(settings.LOGIN_SLOT_DIR)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return [directory / f"slot-{i}.lock" for i in range(machine_slot_count())]
+
+
+@contextmanager
+def machine_slot():
+    """One of the machine's hashing slots, for the duration of the block;
+    ``LoginBusy`` at once when every one is held (by any process). A new
+    file descriptor each time: ``flock`` locks belong to the open file, so
+    two threads sharing one would both "hold" the slot."""
+    for path in machine_slot_paths():
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+        return
+    raise LoginBusy
 
 
 class SlotModelBackend(ModelBackend):
@@ -60,7 +104,8 @@ class SlotModelBackend(ModelBackend):
         if not semaphore.acquire(blocking=False):
             raise LoginBusy
         try:
-            return super().authenticate(request, username=username, password=password, **kwargs)
+            with machine_slot():
+                return super().authenticate(request, username=username, password=password, **kwargs)
         finally:
             semaphore.release()
 

@@ -4,7 +4,9 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and
 DATABASE_URL (see README.md and .env.example).
 """
 
+import hashlib
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -232,6 +234,17 @@ LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 # finding them all busy gets 429 + Retry-After: 1 at once, so the other
 # threads keep serving everyone else (workspace/login_slots.py).
 LOGIN_CONCURRENCY = int(os.environ.get("LOGIN_CONCURRENCY", "1"))
+# ... and that many processes of the machine at once (lock files in
+# LOGIN_SLOT_DIR, one directory per machine and deployment); 0: half the
+# cores, at least 1.
+LOGIN_MACHINE_CONCURRENCY = int(os.environ.get("LOGIN_MACHINE_CONCURRENCY", "0"))
+LOGIN_SLOT_DIR = os.environ.get(
+    "LOGIN_SLOT_DIR",
+    os.path.join(
+        tempfile.gettempdir(),
+        f"workspace-login-slots-{os.getuid()}-{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]}",
+    ),
+)
 # Reverse proxies in front of the app that append the client address to
 # X-Forwarded-For (1 behind the shipped nginx); 0: the client is REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))

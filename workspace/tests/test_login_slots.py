@@ -109,3 +109,60 @@ def test_a_slow_hash_in_one_thread_refuses_a_second_login_at_once(ada, settings,
     assert second.status_code == 429
     assert elapsed < 5  # answered at once, not after the first login (which waits up to 10 s)
     assert results["first"] == 200
+
+
+HOLD_SLOT = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def slot_held_by_another_process(settings):
+    """The machine's only hashing slot, held by another process (as by a
+    login hashing in another gunicorn worker)."""
+    import subprocess
+    import sys
+
+    settings.LOGIN_MACHINE_CONCURRENCY = 1
+    [path] = login_slots.machine_slot_paths()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SLOT, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "held"
+    yield holder
+    if holder.poll() is None:
+        holder.kill()
+    holder.wait()
+
+
+def test_a_login_while_another_process_hashes_is_a_429(ada, settings, slot_held_by_another_process):
+    settings.LOGIN_CONCURRENCY = 4  # this process has slots to spare: the machine has none
+    response = api_login()
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+
+
+def test_a_slot_is_free_again_when_its_holder_dies(ada, slot_held_by_another_process):
+    slot_held_by_another_process.kill()  # a crashed worker: the kernel releases its lock
+    slot_held_by_another_process.wait()
+    assert api_login().status_code == 200
+
+
+def test_machine_slots_follow_the_setting(ada, settings, slot_held_by_another_process):
+    settings.LOGIN_MACHINE_CONCURRENCY = 2  # the other process holds one of two
+    assert len(login_slots.machine_slot_paths()) == 2
+    assert api_login().status_code == 200
+
+
+def test_a_second_thread_of_the_same_process_does_not_share_the_slot(settings):
+    settings.LOGIN_MACHINE_CONCURRENCY = 1
+    with login_slots.machine_slot():
+        with pytest.raises(login_slots.LoginBusy):
+            with login_slots.machine_slot():
+                pass
+    with login_slots.machine_slot():  # released on leaving the block
+        pass
