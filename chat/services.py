@@ -25,6 +25,7 @@ from workspace.db.writes import (
     Forbidden,
     acts_for_platform,
     create_unique,
+    delete_cascading,
     is_company_admin,
     not_found,
     update_allowed,
@@ -229,8 +230,8 @@ def channel_delete(*, channel: Channel, actor: User | None = None) -> None:
     if not Channel.objects.select_for_update().filter(pk=channel.pk).values_list("pk", flat=True):
         raise Channel.DoesNotExist(f"Channel {channel.pk} does not exist.")
     impact = channel_delete_preview(channel=channel)
-    # the rows go and are counted for the receipt in one statement (PostgreSQL)
-    accumulator = ReceiptAccumulator.from_deletion(impact)
+    accumulator = ReceiptAccumulator.from_impact(impact)
+    delete_cascading(Channel, channel.pk)
     receipt_record(
         kind=DeletionReceipt.Kind.CHANNEL_DELETE,
         subject=impact.subject,
@@ -528,8 +529,11 @@ def _retention_batch(
             channel_ids = sorted(set(messages.select_for_update().values_list("channel_id", flat=True)))
         else:
             channel_ids = sorted(set(messages.values_list("channel_id", flat=True)))
-        # the rows go and are counted for the receipt in one statement (PostgreSQL)
-        accumulator = ReceiptAccumulator.from_deletion(impact)
+        accumulator = ReceiptAccumulator.from_impact(impact)
+        qn = connection.ops.quote_name
+        placeholders = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {qn(Message._meta.db_table)} WHERE id IN ({placeholders})", ids)
         channel_recompute_last_message(channel_ids=channel_ids)
         receipt_record(
             kind=DeletionReceipt.Kind.RETENTION_RUN,

@@ -281,7 +281,12 @@ def company_purge(*, company: Company, actor: User | None = None) -> None:
             impact = company_purge_preview(company=snapshot)
             # One pass: the rows go and their receipt is counted in the same
             # statement (PostgreSQL; workspace/db/impact.py).
-            accumulator = ReceiptAccumulator.from_deletion(impact)
+            sums, detached = impact.delete_with_sums()
+            accumulator = ReceiptAccumulator()
+            for table, (count, total) in sums.items():
+                accumulator.add_sum(table, count, total)
+            for key, count in detached.items():
+                accumulator.add_detached(key, count)
             receipt_record(
                 kind=DeletionReceipt.Kind.COMPANY_PURGE,
                 subject=impact.subject,

@@ -27,6 +27,7 @@ from workspace.db.writes import (
     Forbidden,
     acts_for_platform,
     conflict,
+    delete_cascading,
     is_company_admin,
     update_allowed,
     validate,
@@ -145,13 +146,13 @@ def user_erase(*, user: User, actor: User | None = None) -> None:
         if not User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True):
             raise User.DoesNotExist(f"User {user.pk} does not exist.")
         impact = user_erase_preview(user=user)
+        accumulator = ReceiptAccumulator.from_impact(impact)
         repairs = [
             repair
             for _, repair in user_erasing.send(sender=User, user=user, using=connection.alias)
             if repair is not None
         ]
-        # the rows go and are counted for the receipt in one statement (PostgreSQL)
-        accumulator = ReceiptAccumulator.from_deletion(impact)
+        delete_cascading(User, user.pk)
         for repair in repairs:
             repair()
         receipt_record(

@@ -69,19 +69,6 @@ class ReceiptAccumulator:
         accumulator.add_impact(impact)
         return accumulator
 
-    @classmethod
-    def from_deletion(cls, impact) -> ReceiptAccumulator:
-        """Delete what ``impact`` plans and count it for the receipt in the
-        same pass (``Impact.delete_with_sums``: one statement on PostgreSQL,
-        the ids counted and checksummed as they are deleted)."""
-        accumulator = cls()
-        sums, detached = impact.delete_with_sums()
-        for table, (count, total) in sums.items():
-            accumulator.add_sum(table, count, total)
-        for key, count in detached.items():
-            accumulator.add_detached(key, count)
-        return accumulator
-
     def add_ids(self, table: str, ids: Iterable) -> int:
         count, total = id_sum(ids)
         self.counts[table] = self.counts.get(table, 0) + count
