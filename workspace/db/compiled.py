@@ -5,31 +5,34 @@ Django turns a queryset into SQL on every evaluation. For a list page that
 is more Python than the database spends running the query (the message list
 page: about 2 ms of building and compiling for 1.2 ms of execution), and the
 SQL is the same on every call but for a few values: the caller, the channel,
-the cursor's position. ``CompiledQuery`` asks the ORM for that SQL once per
-database and *shape* (whatever changes the SQL text: which filters apply, the
-ordering, the slice), finds where each named value lands among the query's
-parameters, and afterwards runs the same SQL with other values, through the
-connection's cursor (execute wrappers, metrics and traces included), with the
-ORM's own converters applied to the rows.
+the cursor's position, the page's offset. ``CompiledQuery`` asks the ORM for
+that SQL once per database and *shape* (whatever changes the SQL text: which
+filters apply, the ordering), finds where each named value lands in it, and
+afterwards runs the same SQL with other values, through the connection's
+cursor (execute wrappers, metrics and traces included), with the ORM's own
+converters applied to the rows.
 
-How a value is located: the queryset is built twice with two sets of
-distinct stand-in values (*markers*) of the values' types, compiled, and the
-two results compared. The SQL text must be identical (else a value changes
-the SQL's shape: it belongs in ``shape``, and compiling fails loudly); a
-parameter that differs between the two is a value's, identified by the
-marker it holds — as given, or as the backend adapted it (SQLite stores
-date-times as text). Every other parameter is a constant of the query.
+How a value is located: the queryset is built and compiled twice, with two
+sets of distinct stand-in values (*markers*) of the values' types. In each,
+every parameter is traced back to the value whose marker it holds — as
+given, or as the backend adapts a field's value (SQLite stores date-times as
+text) — or else is a constant of the query; an integer marker written into
+the SQL text (Django writes ``LIMIT`` and ``OFFSET`` as numbers) becomes a
+parameter too. The two results must be the same SQL with the same slots:
+else a value changed the SQL (it was written in another form, or the
+builder branched on it) and compiling fails loudly. A builder branches on
+the shape only.
 
 Values that can be bound: ``int``, ``str``, ``datetime`` (aware), ``date``.
 ``None`` and booleans change the SQL (``IS NULL``, folded conditions): they
 are part of the shape.
 """
 
+import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-import re
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
