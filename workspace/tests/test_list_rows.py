@@ -249,3 +249,32 @@ def test_walking_the_lists_compiles_each_query_once_per_shape(client_for, people
     assert MESSAGE_PAGE._plan.cache_info().misses == 3
     assert CHANNEL_PAGE._plan.cache_info().misses == 1
     assert MEETING_PAGE._plan.cache_info().misses == 1
+
+
+def test_cursor_pages_back_and_forth_with_ties(client_for, people):
+    """The cursor (DRF's CursorPagination over the compiled page query): a
+    run of messages sharing one ``created_at`` across the page boundary is
+    listed once, in order, forwards and back through ``previous``."""
+    alice = people["alice"]
+    channel = channel_create(company=alice.company, name="ties", created_by=alice)
+    messages = [message_create(channel=channel, author=alice, body=f"t {i}") for i in range(120)]
+    for rank, message in enumerate(messages):
+        # newest first by rank; ranks 46..55 share one instant, so the first
+        # page ends inside the run and the cursor carries an offset
+        Message.objects.filter(pk=message.pk).update(
+            created_at=T0 - timedelta(seconds=46 if 46 <= rank <= 55 else rank)
+        )
+    expected = list(
+        Message.objects.filter(channel=channel, parent=None).order_by("-created_at", "-id").values_list("pk", flat=True)
+    )
+    client = client_for(alice)
+    url, pages = f"/api/channels/{channel.pk}/messages/", []
+    while url:
+        pages.append(client.get(url).json())
+        url = pages[-1]["next"]
+    ids = [[m["id"] for m in page["results"]] for page in pages]
+    assert [i for page in ids for i in page] == expected and len(ids) == 3
+    back = client.get(pages[2]["previous"]).json()
+    assert [m["id"] for m in back["results"]] == ids[1]
+    first = client.get(back["previous"]).json()
+    assert [m["id"] for m in first["results"]] == ids[0] and first["previous"] is None
