@@ -12,8 +12,9 @@ from chat import selectors
 from chat.filters import MessageFilter
 from chat.models import ChannelMembership, Message, MessageReaction
 from companies.models import User
-from workspace.db.compiled import NO_ROWS, CompiledQuery, CompiledRows, NoRows
+from workspace.api.filters import apply_filters
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
+from workspace.db.compiled import NO_ROWS, CompiledQuery, CompiledRows, NoRows
 
 #: the columns of a message row (keys of ``.values()``)
 MESSAGE_COLUMNS = ("id", "channel_id", "author_id", "parent_id", "body", "created_at", "edited_at")
@@ -69,12 +70,10 @@ def _message_page(shape: frozenset, *, user_id: int, company_id: int, channel_id
     """The message list's queryset (``CompiledRows.builder`` pages it):
     ``filters`` are the ``MessageFilter`` values given (their names are the
     shape), applied by the filter set itself."""
-    messages = message_rows(
-        visible_channel_messages(user=User(pk=user_id, company_id=company_id), channel_id=channel_id)
+    user = User(pk=user_id, company_id=company_id)
+    return apply_filters(
+        MessageFilter, message_rows(visible_channel_messages(user=user, channel_id=channel_id)), filters
     )
-    filterset = MessageFilter(queryset=messages)
-    filterset.form.cleaned_data = {name: filters.get(name) for name in filterset.filters}
-    return filterset.filter_queryset(messages)
 
 
 #: The message list page, compiled once per process and shape (workspace/db/compiled.py).
@@ -86,17 +85,10 @@ def message_page_source(*, user: User, channel_id: int, filters: dict) -> Compil
     ``MessageFilter`` values ``filters`` (validated), as rows of
     ``message_rows`` for ``NewestFirstCursorPagination``; none when the
     caller has no company."""
-    given = {name: value for name, value in filters.items() if value is not None}
     if user.company_id is None:
         return NO_ROWS
-    return CompiledRows(
-        MESSAGE_PAGE,
-        model=Message,
-        shape=frozenset(given),
-        user_id=user.pk,
-        company_id=user.company_id,
-        channel_id=channel_id,
-        **given,
+    return CompiledRows.with_filters(
+        MESSAGE_PAGE, model=Message, filters=filters, user_id=user.pk, company_id=user.company_id, channel_id=channel_id
     )
 
 

@@ -9,8 +9,9 @@ from companies.models import User
 from meetings import selectors
 from meetings.filters import MeetingFilter
 from meetings.models import Meeting, MeetingParticipant
-from workspace.db.compiled import NO_ROWS, CompiledQuery, CompiledRows, NoRows
+from workspace.api.filters import apply_filters
 from workspace.api.rows import attach_children, builds_json_arrays, datetime_formatter, json_array
+from workspace.db.compiled import NO_ROWS, CompiledQuery, CompiledRows, NoRows
 
 #: the columns of a meeting row (keys of ``.values()``)
 MEETING_COLUMNS = (
@@ -50,9 +51,7 @@ def _meeting_page(shape: frozenset, *, user_id: int, company_id: int, **filters)
     ``filters`` are the ``MeetingFilter`` values given (their names are the
     shape), applied by the filter set itself."""
     meetings = meeting_rows(selectors.meeting_list_visible(user=User(pk=user_id, company_id=company_id)))
-    filterset = MeetingFilter(queryset=meetings)
-    filterset.form.cleaned_data = {name: filters.get(name) for name in filterset.filters}
-    return filterset.filter_queryset(meetings)
+    return apply_filters(MeetingFilter, meetings, filters)
 
 
 #: The meeting list page, compiled once per process and shape (workspace/db/compiled.py).
@@ -63,11 +62,10 @@ def meeting_page_source(*, user: User, filters: dict) -> CompiledRows | NoRows:
     """The meetings the caller may see, with the ``MeetingFilter`` values
     ``filters`` (validated), as rows of ``meeting_rows`` for
     ``WindowCountPagination``; none when the caller has no company."""
-    given = {name: value for name, value in filters.items() if value is not None}
     if user.company_id is None:
         return NO_ROWS
-    return CompiledRows(
-        MEETING_PAGE, model=Meeting, shape=frozenset(given), user_id=user.pk, company_id=user.company_id, **given
+    return CompiledRows.with_filters(
+        MEETING_PAGE, model=Meeting, filters=filters, user_id=user.pk, company_id=user.company_id
     )
 
 

@@ -105,6 +105,16 @@ def _form_class(filterset_class: type[django_filters.FilterSet]) -> type[forms.F
     return filterset_class(queryset=filterset_class._meta.model._default_manager.none()).form.__class__
 
 
+def apply_filters(filterset_class: type[django_filters.FilterSet], queryset, values: dict):
+    """``queryset`` filtered by ``filterset_class``'s own filters with these
+    cleaned values (a missing or None one: the parameter is absent), as
+    ``DjangoFilterBackend`` filters after validation. For a compiled query's
+    builder (workspace/db/compiled.py), where the values are stand-ins."""
+    filterset = filterset_class(queryset=queryset)
+    filterset.form.cleaned_data = {name: values.get(name) for name in filterset.filters}
+    return filterset.filter_queryset(queryset)
+
+
 def validated_filters(filterset_class: type[django_filters.FilterSet], request) -> dict:
     """The cleaned values of ``filterset_class``'s parameters in the
     request's query string (None for an absent one), validated as

@@ -246,6 +246,14 @@ class CompiledRows:
         self.query, self.model, self.shape = query, model, shape
         self.ordering, self.lookups, self.values = tuple(ordering), tuple(lookups), values
 
+    @classmethod
+    def with_filters(cls, query: CompiledQuery, *, model, filters: dict, **values) -> "CompiledRows":
+        """The rows of ``query`` with the filter values ``filters`` that are
+        given (None: absent) bound as values and their names as the shape:
+        which filters apply changes the SQL, their values do not."""
+        given = {name: value for name, value in filters.items() if value is not None}
+        return cls(query, model=model, shape=frozenset(given), **values, **given)
+
     def _replace(self, **changes) -> "CompiledRows":
         state = {"shape": self.shape, "ordering": self.ordering, "lookups": self.lookups, **self.values}
         return CompiledRows(self.query, model=self.model, **(state | changes))
