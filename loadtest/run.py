@@ -361,6 +361,12 @@ def serving_limit(config: dict, base_url: str, ctx, purged_index: int | None, re
     ]
 
 
+def print_checks(title: str, checks: list) -> None:
+    print(f"\n{title}:")
+    for check in checks:
+        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+
+
 def server_errors(log_path: Path, limit: int = 5) -> list[str]:
     """The first 5xx log records of the server (with their tracebacks)."""
     found = []
@@ -529,15 +535,11 @@ def run_load(config: dict, base_url: str, server: subprocess.Popen, log_path: Pa
         from loadtest.verify import Check
 
         checks.append(Check("the purge midway succeeded", False, purge_info.get("error", "")))
-    print("\nChecks against the database:")
-    for check in checks:
-        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    print_checks("Checks against the database", checks)
     limit = None
     if config["limit_seconds"] > 0:
         limit, limit_checks = serving_limit(config, base_url, ctx, purged_index, restart)
-        print("\nChecks of the serving limit:")
-        for check in limit_checks:
-            print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        print_checks("Checks of the serving limit", limit_checks)
         checks += limit_checks
     passed = all(check.ok for check in checks)
     print(f"\nRESULT: {'PASS' if passed else 'FAIL'}")
